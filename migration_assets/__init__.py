@@ -1,0 +1,1 @@
+"""Dagster code location that migrates an on-premises MySQL database to Aurora MySQL."""

@@ -1,0 +1,1 @@
+"""SQL fragments per engine; algorithms call these and never name an engine themselves."""

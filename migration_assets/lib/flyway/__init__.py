@@ -1,0 +1,1 @@
+"""A Flyway-compatible versioned-migration engine for MySQL-family databases."""

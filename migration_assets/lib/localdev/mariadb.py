@@ -1,0 +1,258 @@
+"""Throwaway local MariaDB servers: a source like a production primary, a target like Aurora.
+
+Each instance has its own datadir, socket and port on 127.0.0.1 only, and a pid file, so
+``stop`` ends exactly the process it started and never touches a server already running on
+3306. The source logs binary events as a primary feeding replication would (ROW format, full
+row image, GTID, a server id); the target has Aurora MySQL 3's character set and strict
+sql_mode. Durability settings are relaxed for laptop speed: these servers hold throwaway data.
+``mariadb-server`` is installed from Debian's packages when ``mariadbd`` is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pymysql
+
+from migration_assets.lib.connection import DbSettings
+from migration_assets.lib.errors import MigrationError
+
+AURORA_SQL_MODE = (
+    "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+APP_USER = "dbmigrate"
+START_TIMEOUT_S = 60
+
+_COMMON_ARGS = [
+    "--bind-address=127.0.0.1",
+    "--skip-name-resolve",
+    "--character-set-server=utf8mb4",
+    "--collation-server=utf8mb4_unicode_ci",
+    "--local-infile=1",
+    "--max-allowed-packet=256M",
+    "--innodb-buffer-pool-size=256M",
+    "--innodb-log-file-size=128M",
+    "--innodb-flush-log-at-trx-commit=2",
+    "--sync-binlog=0",
+    "--max-connections=200",
+    "--default-time-zone=+00:00",
+]
+ROLE_ARGS = {
+    "source": [
+        "--server-id=1",
+        "--log-bin=binlog",
+        "--binlog-format=ROW",
+        "--binlog-row-image=FULL",
+        "--log-slave-updates=ON",
+        "--gtid-domain-id=1",
+        "--gtid-strict-mode=ON",
+        "--binlog-checksum=CRC32",
+        "--expire-logs-days=1",
+    ],
+    "target": [
+        "--server-id=2",
+        f"--sql-mode={AURORA_SQL_MODE}",
+        "--explicit-defaults-for-timestamp=ON",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A running server started by this module; saved as JSON so ``dev down`` finds it."""
+
+    role: str
+    datadir: str
+    port: int
+    pid: int
+    socket: str
+    user: str
+    password: str
+
+    def settings(self, database: str) -> DbSettings:
+        return DbSettings(host="127.0.0.1", port=self.port, user=self.user,
+                          password=self.password, database=database, role=self.role)
+
+
+def _binary(name: str) -> str | None:
+    for candidate in (name, f"/usr/sbin/{name}", f"/usr/bin/{name}"):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    return None
+
+
+def ensure_server_installed() -> tuple[str, str]:
+    """Paths of ``mariadbd`` and ``mariadb-install-db``, installing Debian's package if missing."""
+    server, installer = _binary("mariadbd"), _binary("mariadb-install-db")
+    if server and installer:
+        return server, installer
+    apt = shutil.which("apt-get")
+    if apt is None:
+        raise MigrationError(
+            "mariadbd is not installed and apt-get is not available: install the MariaDB "
+            "server package (mariadb-server) and try again"
+        )
+    prefix = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if prefix is None:
+        raise MigrationError("mariadbd is not installed: run `sudo apt-get install mariadb-server`")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "--no-install-recommends",
+                                         "mariadb-server", "mariadb-client"]):
+        done = subprocess.run(prefix + cmd, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise MigrationError(
+                f"installing mariadb-server failed ({' '.join(cmd[:2])}): "
+                + (done.stderr.strip().splitlines() or ["no output"])[-1]
+            )
+    server, installer = _binary("mariadbd"), _binary("mariadb-install-db")
+    if not (server and installer):
+        raise MigrationError("mariadb-server was installed but mariadbd was not found on PATH")
+    return server, installer
+
+
+def free_port() -> int:
+    """A port nobody listens on now (the kernel picks it; a race is retried by ``start``)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _user_args() -> list[str]:
+    return ["--user=root"] if os.geteuid() == 0 else []
+
+
+def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
+    """Initialise a fresh datadir under ``base_dir/role`` and start a server on it."""
+    if role not in ROLE_ARGS:
+        raise MigrationError(f"unknown server role {role!r}: use source or target")
+    server, installer = ensure_server_installed()
+    home = (base_dir / role).resolve()
+    if home.exists():
+        shutil.rmtree(home)
+    datadir = home / "data"
+    datadir.mkdir(parents=True)
+    sock = home / "mysqld.sock"
+    if len(str(sock)) > 100:
+        raise MigrationError(f"path {home} is too long for a unix socket: use a shorter state dir")
+    init = subprocess.run(
+        [installer, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
+         "--skip-test-db", *(_user_args())],
+        capture_output=True, text=True,
+    )
+    if init.returncode != 0:
+        raise MigrationError(f"mariadb-install-db failed for the {role}: {init.stderr.strip()[-500:]}")
+    password = secrets.token_urlsafe(18)
+    for _attempt in range(5):
+        chosen = port or free_port()
+        if port and not _port_is_free(port):
+            raise MigrationError(f"port {port} for the {role} is already in use: pick another")
+        log = home / "error.log"
+        proc = subprocess.Popen(
+            [server, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}",
+             f"--port={chosen}", f"--pid-file={home / 'mysqld.pid'}", f"--log-error={log}",
+             *(_user_args()), *_COMMON_ARGS, *ROLE_ARGS[role]],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        if _wait_ready(proc, sock):
+            break
+        tail = log.read_text(errors="replace")[-800:] if log.exists() else ""
+        if proc.poll() is None:
+            proc.kill()
+        if "Address already in use" not in tail or port:
+            raise MigrationError(f"the {role} server did not start; its log ends with:\n{tail}")
+    else:
+        raise MigrationError(f"the {role} server found no free port after 5 attempts")
+    _create_app_user(sock, password)
+    instance = Instance(role=role, datadir=str(datadir), port=chosen, pid=proc.pid,
+                        socket=str(sock), user=APP_USER, password=password)
+    state = home / "instance.json"
+    state.write_text(json.dumps(asdict(instance), indent=2))
+    state.chmod(0o600)
+    return instance
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], sock: Path) -> bool:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            pymysql.connect(unix_socket=str(sock), user="root", connect_timeout=2).close()
+            return True
+        except pymysql.err.MySQLError:
+            time.sleep(0.2)
+    return False
+
+
+def _create_app_user(sock: Path, password: str) -> None:
+    """A password user for TCP clients; root stays socket-only with no TCP account."""
+    conn = pymysql.connect(unix_socket=str(sock), user="root", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE USER '{APP_USER}'@'%%' IDENTIFIED BY %s", (password,))
+            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{APP_USER}'@'%' WITH GRANT OPTION")
+    finally:
+        conn.close()
+
+
+def load(base_dir: Path, role: str) -> Instance | None:
+    path = base_dir / role / "instance.json"
+    if not path.exists():
+        return None
+    return Instance(**json.loads(path.read_text()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_our_server(instance: Instance) -> bool:
+    """Guard against a recycled pid: the process must be mariadbd on our datadir."""
+    try:
+        cmdline = Path(f"/proc/{instance.pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return _alive(instance.pid)
+    return instance.datadir in cmdline
+
+
+def stop(instance: Instance, *, remove_data: bool = True, timeout_s: float = 30) -> None:
+    """Stop exactly this instance's process, then delete its files."""
+    if _alive(instance.pid) and _is_our_server(instance):
+        os.kill(instance.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while _alive(instance.pid) and time.monotonic() < deadline:
+            try:
+                os.waitpid(instance.pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.1)
+        if _alive(instance.pid):
+            os.kill(instance.pid, signal.SIGKILL)
+    if remove_data:
+        shutil.rmtree(Path(instance.datadir).parent, ignore_errors=True)
