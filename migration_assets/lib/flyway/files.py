@@ -8,6 +8,7 @@ apart from :func:`discover` which lists and reads one folder.
 
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -85,10 +86,11 @@ class MigrationFile:
     checksum: int
 
     @property
-    def sort_key(self) -> tuple[int, tuple[int, ...], str]:
+    def sort_key(self) -> tuple[int, tuple[int, ...], int, str]:
+        """Versioned by version (a version's undo script right after it), then repeatables."""
         if self.version is None:
-            return (1, (), self.description)
-        return (0, self.version.parts, "")
+            return (1, (), 0, self.description)
+        return (0, self.version.parts, 0 if self.kind is Kind.VERSIONED else 1, "")
 
     def read_sql(self) -> str:
         text = self.path.read_text(encoding="utf-8")
@@ -148,3 +150,25 @@ def discover(location: Path) -> list[MigrationFile]:
             )
         seen[key] = m.script
     return sorted(found, key=lambda m: m.sort_key)
+
+
+DEFAULT_LOCATION = "db/migrations"
+LOCATION_ENV = "DBMIGRATE_MIGRATIONS_DIR"
+_PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def resolve_location(text: str | None = None) -> Path:
+    """The migrations folder: ``text``, else ``$DBMIGRATE_MIGRATIONS_DIR``, else db/migrations.
+
+    Accepts Flyway's ``filesystem:`` prefix. A relative path is taken from the working
+    directory, falling back to the project checkout (so the Dagster UI, started elsewhere,
+    still finds the shipped migrations).
+    """
+    raw = text or os.environ.get(LOCATION_ENV) or DEFAULT_LOCATION
+    if raw.startswith("filesystem:"):
+        raw = raw[len("filesystem:"):]
+    path = Path(raw).expanduser()
+    if path.is_absolute() or path.is_dir():
+        return path
+    fallback = _PROJECT_ROOT / path
+    return fallback if fallback.is_dir() else path

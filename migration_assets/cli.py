@@ -1,0 +1,260 @@
+"""``dbmigrate``: a thin command-line front over ``lib/``.
+
+Every user-fixable problem ends as one line ``FAILED: <sentence>`` and exit status 1; the
+traceback is shown only with ``--debug``. Progress goes to stderr, results to stdout, so
+``eval "$(dbmigrate dev up)"`` works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from migration_assets.lib.connection import (
+    DbSettings,
+    source_settings_from_env,
+    target_settings_from_env,
+)
+from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.flyway.files import resolve_location
+from migration_assets.lib.flyway.state import InfoRow, current_version
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+
+    def fmt(values: Sequence[str]) -> str:
+        return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
+
+    return "\n".join([line, fmt(headers), line, *(fmt(r) for r in cells), line])
+
+
+def format_info(rows: list[InfoRow], settings: DbSettings) -> str:
+    body = _table(
+        ["Category", "Version", "Description", "Type", "Installed On", "State"],
+        [[r.category, r.version, r.description, r.type,
+          r.installed_on.strftime("%Y-%m-%d %H:%M:%S") if r.installed_on else "", r.state.value]
+         for r in rows],
+    )
+    return (f"Schema version: {current_version(rows) or '<< Empty Schema >>'} "
+            f"({settings.describe()})\n{body}")
+
+
+# -- dev ---------------------------------------------------------------------------------------
+def cmd_dev_up(args: argparse.Namespace) -> int:
+    from migration_assets.lib.localdev import environment
+
+    state = Path(args.state_dir)
+    _log(f"starting local source and target MariaDB servers in {state} ...")
+    instances = environment.up(state, source_port=args.source_port,
+                               target_port=args.target_port, database=args.database)
+    for role, inst in instances.items():
+        _log(f"  {role}: 127.0.0.1:{inst.port} (pid {inst.pid})")
+    _log("servers are up; load these settings with: eval \"$(dbmigrate dev env)\"")
+    print("\n".join(environment.export_lines(instances, args.database)))
+    return 0
+
+
+def cmd_dev_env(args: argparse.Namespace) -> int:
+    from migration_assets.lib.localdev import environment
+
+    state = Path(args.state_dir)
+    instances = environment.running(state)
+    if set(instances) != set(environment.ROLES):
+        raise MigrationError(f"no local servers recorded in {state}: run `dbmigrate dev up` first")
+    print("\n".join(environment.export_lines(instances, environment.database_name(state))))
+    return 0
+
+
+def cmd_dev_down(args: argparse.Namespace) -> int:
+    from migration_assets.lib.localdev import environment
+
+    stopped = environment.down(Path(args.state_dir))
+    _log("stopped " + ", ".join(stopped) if stopped else f"no local servers in {args.state_dir}")
+    return 0
+
+
+# -- demo data ---------------------------------------------------------------------------------
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from migration_assets.lib.demo import generator
+
+    settings = source_settings_from_env()
+    location = resolve_location(args.locations)
+    generator.prepare_database(settings, replace=args.replace)
+    scripts = generator.create_schema_from_migrations(settings, location)
+    _log(f"created the demo schema on {settings.describe()} from {', '.join(scripts)}")
+    counts = generator.generate(settings, scale=args.scale, seed=args.seed, log=_log)
+    print(_table(["table", "rows"], [[t, f"{n:,}"] for t, n in counts.items()]
+                 + [["total", f"{sum(counts.values()):,}"]]))
+    return 0
+
+
+# -- schema ------------------------------------------------------------------------------------
+def _engine(args: argparse.Namespace):  # noqa: ANN202 - FlywayEngine, imported lazily
+    from migration_assets.lib.flyway.engine import FlywayEngine
+
+    settings = source_settings_from_env() if args.db == "source" else target_settings_from_env()
+    return FlywayEngine(settings=settings, location=resolve_location(args.locations),
+                        table=args.table, log=_log)
+
+
+def cmd_schema_info(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    print(format_info(engine.info(), engine.settings))
+    return 0
+
+
+def cmd_schema_validate(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    rows = engine.validate()
+    print(f"Successfully validated {sum(1 for r in rows if r.applied)} migrations on "
+          f"{engine.settings.describe()} (schema version {current_version(rows)})")
+    return 0
+
+
+def cmd_schema_migrate(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    result = engine.migrate(target=args.target)
+    for run in result.applied:
+        _log(f"  applied {run.script} in {run.execution_time_ms} ms")
+    print(f"Successfully applied {len(result.applied)} migrations to {engine.settings.describe()}, "
+          f"now at version {result.schema_version}")
+    return 0
+
+
+def cmd_schema_baseline(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    engine.baseline(args.baseline_version, args.baseline_description)
+    print(f"Successfully baselined {engine.settings.describe()} with version "
+          f"{args.baseline_version}")
+    return 0
+
+
+def cmd_schema_repair(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    actions = engine.repair()
+    print(f"Successfully repaired {engine.settings.describe()}: "
+          + ("; ".join(actions) if actions else "nothing to repair"))
+    return 0
+
+
+def cmd_schema_capture(args: argparse.Namespace) -> int:
+    from migration_assets.lib.capture.schema_capture import capture, render
+    from migration_assets.lib.flyway.files import discover, parse_name
+
+    settings = source_settings_from_env() if args.db == "source" else target_settings_from_env()
+    out_dir = Path(args.output_dir) if args.output_dir else resolve_location(args.locations)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    existing = [m for m in discover(out_dir) if m.version is not None]
+    version = args.version or (str(max(m.version for m in existing).parts[0] + 1)
+                               if existing else "1")
+    name = f"V{version}__{args.description}.sql"
+    if parse_name(name) is None:
+        raise MigrationError(f"'{name}' is not a valid Flyway file name: check --version and "
+                             "--description (letters, digits and underscores)")
+    clash = [m.script for m in existing if m.version_text == version.replace("_", ".")]
+    if clash:
+        raise MigrationError(f"version {version} already exists in {out_dir} ({clash[0]}): "
+                             "pick another with --version")
+    schema = capture(settings)
+    path = out_dir / name
+    path.write_text(render(schema, source=f"{settings.role} {settings.address}"), encoding="utf-8")
+    kinds = {o.kind for o in schema.objects}
+    summary = ", ".join(f"{len(schema.of_kind(k))} {k}s" for k in sorted(kinds))
+    print(f"wrote {path} ({summary or 'empty database'})")
+    _log(f"to adopt a target that already has this schema: dbmigrate schema baseline "
+         f"--baseline-version {version}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dbmigrate",
+        description="Migrate an on-premises MySQL database to Aurora MySQL.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    from migration_assets.lib.localdev.environment import DEFAULT_DATABASE, DEFAULT_STATE_DIR
+
+    dev = sub.add_parser("dev", help="throwaway local source and target servers")
+    dev_sub = dev.add_subparsers(dest="dev_command", required=True)
+    for name, func, text in (("up", cmd_dev_up, "start both servers and print export lines"),
+                             ("env", cmd_dev_env, "print export lines for running servers"),
+                             ("down", cmd_dev_down, "stop both servers and delete their data")):
+        p = dev_sub.add_parser(name, help=text)
+        p.add_argument("--state-dir", default=DEFAULT_STATE_DIR,
+                       help=f"folder for datadirs and pid files (default {DEFAULT_STATE_DIR})")
+        p.set_defaults(func=func)
+        if name == "up":
+            p.add_argument("--source-port", type=int, help="default: a free port")
+            p.add_argument("--target-port", type=int, help="default: a free port")
+            p.add_argument("--database", default=DEFAULT_DATABASE,
+                           help=f"database name to export (default {DEFAULT_DATABASE})")
+
+    demo = sub.add_parser("demo-data", help="create and fill the demo shop database on the source")
+    demo.add_argument("--scale", type=float, default=1.0,
+                      help="1 = about 1,000,000 rows (default 1)")
+    demo.add_argument("--seed", type=int, default=42, help="same seed, same data (default 42)")
+    demo.add_argument("--replace", action="store_true",
+                      help="drop the source database first if it already has tables")
+    demo.add_argument("--locations", help="migrations folder (default db/migrations)")
+    demo.set_defaults(func=cmd_demo_data)
+
+    schema = sub.add_parser("schema", help="Flyway-compatible versioned schema migrations")
+    schema_sub = schema.add_subparsers(dest="schema_command", required=True)
+    commands = {
+        "info": (cmd_schema_info, "list migrations and their state"),
+        "validate": (cmd_schema_validate, "check applied migrations against the files"),
+        "migrate": (cmd_schema_migrate, "apply pending migrations"),
+        "baseline": (cmd_schema_baseline, "mark an existing database at a version"),
+        "repair": (cmd_schema_repair, "remove failed entries, realign checksums"),
+        "capture": (cmd_schema_capture, "write the live schema as a baseline migration file"),
+    }
+    for name, (func, text) in commands.items():
+        p = schema_sub.add_parser(name, help=text)
+        p.add_argument("--locations", help="migrations folder, like Flyway's -locations "
+                                           "(default $DBMIGRATE_MIGRATIONS_DIR or db/migrations)")
+        p.add_argument("--table", default="flyway_schema_history", help="history table name")
+        default_db = "source" if name == "capture" else "target"
+        p.add_argument("--db", choices=("source", "target"), default=default_db,
+                       help=f"which server (default {default_db})")
+        p.set_defaults(func=func)
+        if name == "migrate":
+            p.add_argument("--target", help="migrate up to this version only")
+        if name == "baseline":
+            p.add_argument("--baseline-version", default="1", help="version to mark (default 1)")
+            p.add_argument("--baseline-description", default="<< Flyway Baseline >>")
+        if name == "capture":
+            p.add_argument("--version", help="version of the new file (default: next major)")
+            p.add_argument("--description", default="baseline_schema",
+                           help="description part of the file name (default baseline_schema)")
+            p.add_argument("--output-dir", help="folder to write to (default: --locations)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MigrationError as exc:
+        if args.debug:
+            raise
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("FAILED: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

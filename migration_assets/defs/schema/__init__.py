@@ -1,0 +1,1 @@
+"""Stage 1: the target's schema, owned by versioned Flyway-compatible migrations."""

@@ -1,0 +1,211 @@
+"""Captures a live database's schema as one Flyway baseline script that recreates it elsewhere.
+
+Order: tables by foreign-key dependency (a cycle falls back to creating with checks off),
+then stored functions and procedures, views by dependency, triggers, events. Each object is
+taken from ``SHOW CREATE`` so nothing is re-typed by hand, then made portable: DEFINER clauses
+go (Aurora grants no SUPER, and the creating user becomes the definer), schema qualifiers of
+the captured database go (the target may have another name), AUTO_INCREMENT counters go (the
+data copy sets them). Routines and triggers keep the sql_mode they were created with.
+Guarantee: applying the output to an empty database and capturing that again gives the same
+text. :func:`capture` does the reading; :func:`render` is pure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pymysql.connections import Connection
+
+from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.dialects.mysql import portable_sql_mode, quote
+from migration_assets.lib.errors import MigrationError
+
+EXCLUDED_TABLES = ("flyway_schema_history",)
+EXCLUDED_PREFIX = "_dbmigrate"
+
+_DEFINER = re.compile(
+    r"\s+DEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^']|'')*'|CURRENT_USER(?:\(\))?|[\w.$]+)"
+    r"(?:@(?:`(?:[^`]|``)*`|'(?:[^']|'')*'|[\w.%$-]+))?",
+    re.IGNORECASE,
+)
+_AUTO_INCREMENT_OPTION = re.compile(r" AUTO_INCREMENT=\d+")
+
+
+@dataclass(frozen=True)
+class DbObject:
+    """One captured object: ``kind`` is table, function, procedure, view, trigger or event."""
+
+    kind: str
+    name: str
+    sql: str
+    sql_mode: str | None = None
+    depends_on: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class CapturedSchema:
+    database: str
+    server_version: str
+    objects: tuple[DbObject, ...]
+    fk_cycle: bool = False
+
+    def of_kind(self, kind: str) -> list[DbObject]:
+        return [o for o in self.objects if o.kind == kind]
+
+
+def strip_definer(sql: str) -> str:
+    """Remove the first ``DEFINER=user@host`` clause (the header's, never one in a body)."""
+    return _DEFINER.sub("", sql, count=1)
+
+
+def strip_schema(sql: str, database: str) -> str:
+    """Drop ```db`.`` qualifiers so the object lands in whatever database runs the script."""
+    return sql.replace(quote(database) + ".", "")
+
+
+def _topological(names: list[str], deps: dict[str, set[str]]) -> tuple[list[str], bool]:
+    """Kahn's order, ties by name for a stable output; True when a cycle had to be broken."""
+    remaining = {n: {d for d in deps.get(n, set()) if d in deps and d != n} for n in names}
+    order: list[str] = []
+    while remaining:
+        ready = sorted(n for n, d in remaining.items() if not d)
+        if not ready:  # a cycle: emit the rest by name; the script turns FK checks off
+            order.extend(sorted(remaining))
+            return order, True
+        for n in ready:
+            order.append(n)
+            del remaining[n]
+        for d in remaining.values():
+            d.difference_update(ready)
+    return order, False
+
+
+def _rows(conn: Connection, sql: str, args: Iterable[object] = ()) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(sql, tuple(args))
+        return list(cur.fetchall())
+
+
+def _show_create(conn: Connection, what: str, name: str, column: int) -> str:
+    rows = _rows(conn, f"SHOW CREATE {what} {quote(name)}")
+    if not rows or rows[0][column] is None:
+        raise MigrationError(
+            f"cannot read the definition of {what.lower()} {name}: the user needs SELECT on "
+            "mysql.proc / SHOW_ROUTINE (or be its definer) to capture routines"
+        )
+    return str(rows[0][column])
+
+
+def _skip(name: str) -> bool:
+    return name in EXCLUDED_TABLES or name.startswith(EXCLUDED_PREFIX)
+
+
+def capture(settings: DbSettings) -> CapturedSchema:
+    """Read every object of ``settings.database``."""
+    db = settings.database
+    with connect(settings) as conn:
+        version = str(_rows(conn, "SELECT VERSION()")[0][0])
+        tables = [r[0] for r in _rows(
+            conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,)) if not _skip(r[0])]
+        fk_rows = _rows(
+            conn, "SELECT DISTINCT table_name, referenced_table_name FROM "
+            "information_schema.key_column_usage WHERE table_schema = %s "
+            "AND referenced_table_schema = %s", (db, db))
+        fk: dict[str, set[str]] = {t: set() for t in tables}
+        for child, parent in fk_rows:
+            if child in fk:
+                fk[child].add(parent)
+        table_order, cycle = _topological(tables, fk)
+        objects: list[DbObject] = []
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_quote_show_create = 1")
+        for name in table_order:
+            sql = _AUTO_INCREMENT_OPTION.sub("", _show_create(conn, "TABLE", name, 1))
+            objects.append(DbObject("table", name, strip_schema(sql, db),
+                                    depends_on=frozenset(fk[name])))
+
+        for rtype, name, mode in _rows(
+            conn, "SELECT routine_type, routine_name, sql_mode FROM information_schema.routines "
+            "WHERE routine_schema = %s ORDER BY routine_type, routine_name", (db,)):
+            kind = str(rtype).lower()
+            sql = _show_create(conn, str(rtype), name, 2)
+            objects.append(DbObject(kind, name, strip_schema(strip_definer(sql), db),
+                                    portable_sql_mode(str(mode))))
+
+        views = {r[0]: r[1] for r in _rows(
+            conn, "SELECT table_name, view_definition FROM information_schema.views "
+            "WHERE table_schema = %s", (db,))}
+        view_sql = {v: strip_schema(strip_definer(_show_create(conn, "VIEW", v, 1)), db)
+                    for v in views}
+        view_deps = {v: {o for o in views if o != v and quote(o) in view_sql[v]} for v in views}
+        for name in _topological(sorted(views), view_deps)[0]:
+            objects.append(DbObject("view", name, view_sql[name],
+                                    depends_on=frozenset(view_deps[name])))
+
+        for name, mode in _rows(
+            conn, "SELECT trigger_name, sql_mode FROM information_schema.triggers "
+            "WHERE trigger_schema = %s ORDER BY event_object_table, action_timing, "
+            "event_manipulation, action_order", (db,)):
+            sql = _show_create(conn, "TRIGGER", name, 2)
+            objects.append(DbObject("trigger", name, strip_schema(strip_definer(sql), db),
+                                    portable_sql_mode(str(mode))))
+
+        for name, mode in _rows(
+            conn, "SELECT event_name, sql_mode FROM information_schema.events "
+            "WHERE event_schema = %s ORDER BY event_name", (db,)):
+            sql = _show_create(conn, "EVENT", name, 3)
+            objects.append(DbObject("event", name, strip_schema(strip_definer(sql), db),
+                                    portable_sql_mode(str(mode))))
+    return CapturedSchema(db, version, tuple(objects), cycle)
+
+
+_COMPOUND = ("function", "procedure", "trigger", "event")
+_DELIMITERS = ("$$", "//", ";;", "$$$$")
+
+
+def _delimiter_for(sql: str) -> str:
+    """A DELIMITER that does not occur in the body."""
+    return next((d for d in _DELIMITERS if d not in sql), "$$$$$$$$")
+
+
+def render(schema: CapturedSchema, *, header: bool = True, source: str = "") -> str:
+    """The baseline script. With ``header`` a comment block says where and when it came from."""
+    out: list[str] = []
+    if header:
+        counts = ", ".join(
+            f"{len(schema.of_kind(k))} {k}s" for k in
+            ("table", "function", "procedure", "view", "trigger", "event") if schema.of_kind(k)
+        )
+        out += [
+            f"-- Baseline of database {schema.database} captured by `dbmigrate schema capture`",
+            f"-- from {source or 'the source'} ({schema.server_version}) on "
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC.",
+            f"-- {counts or 'no objects'}. DEFINER clauses and AUTO_INCREMENT counters removed.",
+            "",
+        ]
+    if schema.fk_cycle:
+        out += ["-- Foreign keys form a cycle: create the tables with checks off.",
+                "SET SESSION foreign_key_checks = 0;", ""]
+    uses_mode = any(o.sql_mode is not None for o in schema.objects)
+    if uses_mode:
+        out += ["SET @dbmigrate_saved_sql_mode = @@SESSION.sql_mode;", ""]
+    current_mode: str | None = None
+    for obj in schema.objects:
+        if obj.sql_mode is not None and obj.sql_mode != current_mode:
+            out += [f"SET SESSION sql_mode = '{obj.sql_mode}';", ""]
+            current_mode = obj.sql_mode
+        out.append(f"-- {obj.kind} {obj.name}")
+        if obj.kind in _COMPOUND:
+            delimiter = _delimiter_for(obj.sql)
+            out += [f"DELIMITER {delimiter}", obj.sql.rstrip() + delimiter, "DELIMITER ;", ""]
+        else:
+            out += [obj.sql.rstrip() + ";", ""]
+    if uses_mode:
+        out += ["SET SESSION sql_mode = @dbmigrate_saved_sql_mode;", ""]
+    if schema.fk_cycle:
+        out += ["SET SESSION foreign_key_checks = 1;", ""]
+    return "\n".join(out)

@@ -1,0 +1,29 @@
+"""Helpers shared by the tests (not fixtures)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from migration_assets.lib.connection import DbSettings, connect
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MIGRATIONS = PROJECT_ROOT / "db" / "migrations"
+
+
+def env_for(source: DbSettings | None, target: DbSettings | None) -> dict[str, str]:
+    """The ``ON_PREM_DB_*`` / ``AURORA_DB_*`` variables a user would export for these servers."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_"))}
+    for prefix, s in (("ON_PREM_DB_", source), ("AURORA_DB_", target)):
+        if s is not None:
+            env.update({f"{prefix}HOST": s.host, f"{prefix}PORT": str(s.port),
+                        f"{prefix}USER": s.user, f"{prefix}PASSWORD": s.password,
+                        f"{prefix}NAME": s.database})
+    return env
+
+
+def query(settings: DbSettings, sql: str, args: tuple = ()) -> list[tuple]:
+    with connect(settings) as conn, conn.cursor() as cur:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
