@@ -233,11 +233,17 @@ def _build_sequence(conn: Connection, size: int) -> None:
         cur.execute("DROP TABLE _dbmigrate_digits")
 
 
+# Columns with ON UPDATE CURRENT_TIMESTAMP: kept as they are, or the clock leaks into the data.
+_ON_UPDATE = {"customers": "updated_at", "inventory": "updated_at"}
+
+
 def _apply_hard_values(conn: Connection) -> None:
     with conn.cursor() as cur:
         for hv in HARD_VALUES:
+            keep = _ON_UPDATE.get(hv.table)
+            also = f", {quote(keep)} = {quote(keep)}" if keep else ""
             cur.execute(
-                f"UPDATE {quote(hv.table)} SET {quote(hv.column)} = %s WHERE id = %s",
+                f"UPDATE {quote(hv.table)} SET {quote(hv.column)} = %s{also} WHERE id = %s",
                 (hv.value, hv.key),
             )
 
