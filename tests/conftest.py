@@ -17,6 +17,7 @@ from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.localdev import mariadb
 from migration_assets.lib.localdev.mariadb import Instance
 
+
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Instance]]:
     base = tmp_path_factory.mktemp("srv", numbered=True)

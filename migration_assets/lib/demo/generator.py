@@ -274,12 +274,11 @@ def prepare_database(settings: DbSettings, *, replace: bool) -> None:
             (settings.database,),
         )
         row = cur.fetchone()
-        if row and int(row[0]) > 0:
-            if not replace:
-                raise MigrationError(
-                    f"database '{settings.database}' on the {settings.role} {settings.address} "
-                    "already has tables: pass --replace to drop it and load the demo"
-                )
+        if row and int(row[0]) > 0 and not replace:
+            raise MigrationError(
+                f"database '{settings.database}' on the {settings.role} {settings.address} "
+                "already has tables: pass --replace to drop it and load the demo"
+            )
         cur.execute(f"DROP DATABASE IF EXISTS {quote(settings.database)}")
         cur.execute(
             f"CREATE DATABASE {quote(settings.database)} "

@@ -10,6 +10,7 @@ sql_mode. Durability settings are relaxed for laptop speed: these servers hold t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -247,10 +248,8 @@ def stop(instance: Instance, *, remove_data: bool = True, timeout_s: float = 30)
         os.kill(instance.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
         while _alive(instance.pid) and time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(ChildProcessError):  # reap it if we are its parent
                 os.waitpid(instance.pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.1)
         if _alive(instance.pid):
             os.kill(instance.pid, signal.SIGKILL)
