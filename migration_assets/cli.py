@@ -175,6 +175,66 @@ def cmd_schema_capture(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- catalog, load, verify ---------------------------------------------------------------------
+def cmd_catalog_refresh(args: argparse.Namespace) -> int:
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib.introspect import read_catalog
+
+    settings = source_settings_from_env()
+    path = cat.resolve_path(args.catalog)
+    result = read_catalog(settings, batches=args.batches, only=args.tables or None)
+    cat.save(result, path)
+    print(_table(["table", "key", "rows", "batches"],
+                 [[t.name, ",".join(t.key) or "(none)", f"{t.rows_estimate:,}", t.batch_count]
+                  for t in result.tables]))
+    print(f"wrote {path}: {len(result.tables)} tables of {settings.describe()}, "
+          f"{result.batches} partitions")
+    return 0
+
+
+def _selected_tables(catalog, names: list[str] | None):  # noqa: ANN001, ANN202
+    return [catalog.table(n) for n in names] if names else list(catalog.tables)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib import report
+    from migration_assets.lib.copy.runner import FullLoad
+
+    catalog = cat.load(cat.resolve_path(args.catalog))
+    loader = FullLoad(catalog, source_settings_from_env(), target_settings_from_env(),
+                      workers=args.workers, validate=not args.no_validate, log=_log)
+    results = list(loader.run(_selected_tables(catalog, args.tables), catalog.partition_keys))
+    print(report.as_text([r.report_row() for r in results]))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise MigrationError(f"{len(failed)} table(s) did not copy cleanly: "
+                             + "; ".join(r.error or f"{r.table}: checksum mismatch" for r in failed))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib import report
+    from migration_assets.lib.copy.ranges import batches_for
+    from migration_assets.lib.verify.checksums import verify_table
+
+    catalog = cat.load(cat.resolve_path(args.catalog))
+    source, target = source_settings_from_env(), target_settings_from_env()
+    rows = []
+    for table in _selected_tables(catalog, args.tables):
+        v = verify_table(source, target, table, batches_for(table, catalog.batches))
+        rows.append(report.ReportRow(table.name, v.source_rows, v.target_rows,
+                                     report.checksum_status(v.checksum_ok,
+                                                            [r.batch for r in v.checksum_mismatches]),
+                                     v.seconds))
+    print(report.as_text(rows))
+    bad = [r.table for r in rows if not r.ok]
+    if bad:
+        raise MigrationError(f"source and target differ in {len(bad)} table(s): {', '.join(bad)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dbmigrate",
@@ -208,6 +268,24 @@ def build_parser() -> argparse.ArgumentParser:
                       help="drop the source database first if it already has tables")
     demo.add_argument("--locations", help="migrations folder (default db/migrations)")
     demo.set_defaults(func=cmd_demo_data)
+
+    catalog_p = sub.add_parser("catalog", help="the table catalog the Dagster assets are built from")
+    catalog_sub = catalog_p.add_subparsers(dest="catalog_command", required=True)
+    refresh = catalog_sub.add_parser("refresh", help="read the source and rewrite the catalog file")
+    refresh.add_argument("--batches", type=int, default=16,
+                         help="partitions per table, the most a table is split into (default 16)")
+    refresh.add_argument("--tables", nargs="*", help="only these tables (default: all)")
+    refresh.set_defaults(func=cmd_catalog_refresh)
+    for name, func, text in (("load", cmd_load, "copy every table's batches (no Dagster)"),
+                             ("verify", cmd_verify, "compare row counts and checksums per batch")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--tables", nargs="*", help="only these tables (default: all)")
+        p.set_defaults(func=func)
+        p.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+        if name == "load":
+            p.add_argument("--workers", type=int, default=4, help="parallel batches (default 4)")
+            p.add_argument("--no-validate", action="store_true", help="skip the pandera checks")
+    refresh.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
 
     schema = sub.add_parser("schema", help="Flyway-compatible versioned schema migrations")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)

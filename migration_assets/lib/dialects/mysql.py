@@ -34,3 +34,82 @@ PORTABLE_SQL_MODES = frozenset({
 def portable_sql_mode(mode: str) -> str:
     """Keep the flags of ``mode`` that MariaDB and MySQL 8 both know, in their order."""
     return ",".join(f for f in mode.split(",") if f.strip().upper() in PORTABLE_SQL_MODES)
+
+
+# -- values in transit ---------------------------------------------------------------------
+# Every value travels as text the source server writes and the target server reads back:
+# numbers and dates as their own exact text, strings and binary as HEX (so tabs, newlines,
+# backslashes, NUL bytes and the literal \N need no escaping), NULL as \N. Text is re-encoded
+# to utf8mb4 in transit, so a latin1 or utf8mb3 column lands byte-exact in the same charset
+# and converts correctly into another one.
+NULL_FIELD = "\\N"
+INTEGER_TYPES = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint"}
+DECIMAL_TYPES = {"decimal", "numeric"}
+FLOAT_TYPES = {"float", "double", "real"}
+TEMPORAL_TYPES = {"date", "datetime", "timestamp", "time", "year"}
+TEXT_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set",
+              "json"}
+BINARY_TYPES = {"binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob"}
+SPATIAL_TYPES = {"geometry", "point", "linestring", "polygon", "multipoint", "multilinestring",
+                 "multipolygon", "geometrycollection", "geomcollection"}
+SUPPORTED_TYPES = (INTEGER_TYPES | DECIMAL_TYPES | FLOAT_TYPES | TEMPORAL_TYPES | TEXT_TYPES
+                   | BINARY_TYPES | SPATIAL_TYPES | {"bit"})
+
+INTEGER_RANGES = {
+    "tinyint": (-(2**7), 2**7 - 1, 2**8 - 1),
+    "smallint": (-(2**15), 2**15 - 1, 2**16 - 1),
+    "mediumint": (-(2**23), 2**23 - 1, 2**24 - 1),
+    "int": (-(2**31), 2**31 - 1, 2**32 - 1),
+    "integer": (-(2**31), 2**31 - 1, 2**32 - 1),
+    "bigint": (-(2**63), 2**63 - 1, 2**64 - 1),
+}
+
+
+def integer_range(data_type: str, unsigned: bool) -> tuple[int, int]:
+    lo, hi, uhi = INTEGER_RANGES[data_type]
+    return (0, uhi) if unsigned else (lo, hi)
+
+
+def transfer_expr(column: str, data_type: str) -> str:
+    """Source-side SQL giving the column's value as transit text (NULL stays NULL)."""
+    q = quote(column)
+    if data_type in INTEGER_TYPES or data_type in DECIMAL_TYPES or data_type in TEMPORAL_TYPES:
+        return q
+    if data_type in FLOAT_TYPES:
+        return f"CAST({q} AS DOUBLE)"  # FLOAT widened exactly; DOUBLE printed round-trip
+    if data_type == "bit":
+        return f"CAST({q} AS UNSIGNED)"
+    if data_type in TEXT_TYPES:
+        return f"HEX(CONVERT({q} USING utf8mb4))"
+    if data_type in BINARY_TYPES or data_type in SPATIAL_TYPES:
+        return f"HEX({q})"
+    raise ValueError(data_type)
+
+
+def load_expr(variable: str, data_type: str) -> str:
+    """Target-side SQL turning transit text in ``@variable`` back into the column's value."""
+    if data_type in TEXT_TYPES:
+        return f"CONVERT(UNHEX({variable}) USING utf8mb4)"
+    if data_type in BINARY_TYPES or data_type in SPATIAL_TYPES:
+        return f"UNHEX({variable})"
+    if data_type == "bit":
+        return f"CAST({variable} AS UNSIGNED)"
+    return variable
+
+
+def row_text_expr(columns: list[tuple[str, str]]) -> str:
+    """One tab-separated transit line per row: ``\\N`` for NULL, never a tab inside a field."""
+    fields = [f"IFNULL({transfer_expr(name, dtype)}, '\\\\N')" for name, dtype in columns]
+    return "CONCAT_WS('\\t', " + ", ".join(fields) + ")"
+
+
+def row_hash_exprs(columns: list[tuple[str, str]]) -> tuple[str, str]:
+    """Two 64-bit halves of MD5 over a row's transit line, for BIT_XOR aggregation."""
+    md5 = f"MD5({row_text_expr(columns)})"
+    return (f"CAST(CONV(SUBSTRING({md5}, 1, 16), 16, 10) AS UNSIGNED)",
+            f"CAST(CONV(SUBSTRING({md5}, 17, 16), 16, 10) AS UNSIGNED)")
+
+
+# Load sessions: strict, but zero dates a legacy source holds are kept as they are, and an
+# explicit 0 in an AUTO_INCREMENT column stays 0 instead of taking the next number.
+LOAD_SQL_MODE = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO"

@@ -1,0 +1,201 @@
+"""Runs a full load of many tables' batches through one pool of worker threads.
+
+Biggest tables start first so the pool stays busy to the end; each worker owns its own
+connections. Around each table: its target triggers are suspended before its first batch and
+restored after its last (see ``triggers``), the AUTO_INCREMENT counter is set to the source's,
+and the copied ranges are verified on both servers. Results come back per table as soon as
+that table is finished, so the caller can report progress and materialize it at once.
+A failing batch fails its table (its other batches are cancelled), never the other tables.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migration_assets.lib.catalog import Catalog, Table
+from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.copy import preflight, triggers
+from migration_assets.lib.copy.copier import BatchStats, TableCopier
+from migration_assets.lib.copy.ranges import Batch, batches_for
+from migration_assets.lib.copy.validation import ChunkValidator
+from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.report import ReportRow, checksum_status
+from migration_assets.lib.verify.checksums import TableVerification, verify_table
+
+DEFAULT_WORKERS = 4
+_AUTO_INCREMENT = re.compile(r"AUTO_INCREMENT=(\d+)")
+
+
+@dataclass
+class TableResult:
+    table: str
+    batches: list[BatchStats] = field(default_factory=list)
+    verification: TableVerification | None = None
+    seconds: float = 0.0
+    auto_increment: int | None = None
+    triggers_restored: list[str] = field(default_factory=list)
+    type_differences: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(b.rows for b in self.batches)
+
+    @property
+    def bytes(self) -> int:
+        return sum(b.bytes for b in self.batches)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.verification is not None and self.verification.checksum_ok
+
+    def report_row(self) -> ReportRow:
+        v = self.verification
+        return ReportRow(
+            table=self.table,
+            source_rows=v.source_rows if v else 0,
+            target_rows=v.target_rows if v else 0,
+            checksum=checksum_status(v.checksum_ok if v else False,
+                                     [r.batch for r in v.checksum_mismatches] if v else [],
+                                     self.error),
+            seconds=self.seconds,
+        )
+
+
+def _auto_increment(settings: DbSettings, table: str) -> int | None:
+    with connect(settings) as conn, conn.cursor() as cur:
+        cur.execute(f"SHOW CREATE TABLE {quote(table)}")
+        match = _AUTO_INCREMENT.search(cur.fetchone()[1])
+    return int(match.group(1)) if match else None
+
+
+def sync_auto_increment(source: DbSettings, target: DbSettings, table: Table) -> int | None:
+    """Give the target the source's next AUTO_INCREMENT value (it never goes below max+1)."""
+    if not any(c.auto_increment for c in table.columns):
+        return None
+    value = _auto_increment(source, table.name)
+    if value is not None:
+        with connect(target) as conn, conn.cursor() as cur:
+            cur.execute(f"ALTER TABLE {quote(table.name)} AUTO_INCREMENT = {int(value)}")
+    return value
+
+
+@dataclass
+class FullLoad:
+    catalog: Catalog
+    source: DbSettings
+    target: DbSettings
+    workers: int = DEFAULT_WORKERS
+    validate: bool = True
+    log: Callable[[str], None] = lambda _m: None
+    on_batch: Callable[[BatchStats], None] = lambda _b: None
+    workdir: Path | None = None
+
+    def run(self, tables: list[Table], partition_keys: list[str]) -> Iterator[TableResult]:
+        if not tables:
+            return
+        checked = preflight.check(self.catalog, tables, self.source, self.target)
+        wanted = set(partition_keys)
+        plan: dict[str, list[Batch]] = {
+            t.name: [b for b in batches_for(t, self.catalog.batches) if b.key in wanted]
+            for t in tables
+        }
+        by_name = {t.name: t for t in tables}
+        results = {t.name: TableResult(t.name, type_differences=checked.type_differences.get(t.name, []))
+                   for t in tables}
+        for t in tables:
+            if not t.key:
+                results[t.name].warnings.append(
+                    "no primary or unique NOT NULL key: copied whole in one batch from one snapshot")
+        started = {t.name: time.monotonic() for t in tables}
+        with connect(self.target) as conn:
+            for t in tables:
+                suspended = triggers.suspend(conn, self.target.database, t.name)
+                if suspended:
+                    self.log(f"{t.name}: triggers {', '.join(suspended)} suspended for the load")
+        local = threading.local()
+
+        def copier_for(table: Table) -> TableCopier:
+            cache = getattr(local, "copiers", None)
+            if cache is None:
+                cache = local.copiers = {}
+            if table.name not in cache:
+                validator = (ChunkValidator(table, checked.target_columns[table.name])
+                             if self.validate else None)
+                cache[table.name] = TableCopier(table, self.source, self.target, validator,
+                                                self.log, self.workdir)
+            return cache[table.name]
+
+        order = sorted(tables, key=lambda t: -t.rows_estimate)
+        remaining = {t.name: len([b for b in plan[t.name] if not b.empty]) for t in tables}
+        done_batches = {t.name: 0 for t in tables}
+        futures: dict[Future[BatchStats], Batch] = {}
+        with ThreadPoolExecutor(max_workers=max(1, self.workers),
+                                thread_name_prefix="dbmigrate-copy") as pool:
+            # Interleave tables so every table makes progress while the big ones run.
+            queues = [[b for b in plan[t.name] if not b.empty] for t in order]
+            while any(queues):
+                for q in queues:
+                    if q:
+                        batch = q.pop(0)
+                        futures[pool.submit(copier_for(by_name[batch.table]).copy, batch)] = batch
+            finished: set[str] = set()
+            for name in [t.name for t in order if remaining[t.name] == 0]:
+                finished.add(name)
+                yield self._finish(by_name[name], plan[name], results[name], started[name])
+            for future in as_completed(futures):
+                batch = futures[future]
+                result = results[batch.table]
+                stats = None
+                if not future.cancelled():
+                    try:
+                        stats = future.result()
+                    except MigrationError as exc:
+                        result.error = result.error or str(exc)
+                    except Exception as exc:  # noqa: BLE001 - reported with its table
+                        result.error = result.error or f"table {batch.table}, batch {batch.key}: {exc!r}"
+                    if result.error is not None:  # the table failed: skip its other batches
+                        for other, b in futures.items():
+                            if b.table == batch.table:
+                                other.cancel()
+                remaining[batch.table] -= 1
+                if stats is not None:
+                    result.batches.append(stats)
+                    done_batches[batch.table] += 1
+                    total = len([b for b in plan[batch.table] if not b.empty])
+                    self.log(f"{batch.table} batch {batch.key}: {stats.rows:,} rows, "
+                             f"{stats.bytes / 1e6:.1f} MB in {stats.seconds:.2f}s "
+                             f"({stats.rows_per_second:,.0f} rows/s) "
+                             f"[{done_batches[batch.table]}/{total} batches]")
+                    self.on_batch(stats)
+                if remaining[batch.table] == 0 and batch.table not in finished:
+                    finished.add(batch.table)
+                    yield self._finish(by_name[batch.table], plan[batch.table], result,
+                                       started[batch.table])
+
+    def _finish(self, table: Table, batches: list[Batch], result: TableResult,
+                started: float) -> TableResult:
+        with connect(self.target) as conn:
+            result.triggers_restored = triggers.restore(conn, self.target.database, table.name)
+        if result.error is None:
+            try:
+                result.auto_increment = sync_auto_increment(self.source, self.target, table)
+                result.verification = verify_table(self.source, self.target, table, batches)
+            except MigrationError as exc:
+                result.error = str(exc)
+        result.seconds = time.monotonic() - started
+        if result.verification is not None:
+            v = result.verification
+            status = "checksums match" if v.checksum_ok else (
+                f"MISMATCH in batches {', '.join(r.batch for r in v.checksum_mismatches)}")
+            self.log(f"{table.name}: {result.rows:,} rows copied in {result.seconds:.1f}s; "
+                     f"source {v.source_rows:,} / target {v.target_rows:,} rows; {status}")
+        return result

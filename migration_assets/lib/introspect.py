@@ -1,0 +1,123 @@
+"""Reads a live database's information_schema into a :class:`~migration_assets.lib.catalog.Catalog`.
+
+Only ``catalog refresh`` and the pre-flight checks call this; Dagster definitions read the
+saved catalog instead. Batch boundaries are computed on the server (a window function over
+the batching key), so only the boundary keys travel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from pymysql.connections import Connection
+
+from migration_assets.lib.catalog import DEFAULT_BATCHES, Catalog, Column, Table, quantile_step
+from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.errors import MigrationError
+
+EXCLUDED = ("flyway_schema_history",)
+EXCLUDED_PREFIX = "_dbmigrate"
+_GENERATED = re.compile(r"\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b", re.IGNORECASE)
+MIN_ROWS_PER_BATCH = 1000
+
+
+def _rows(conn: Connection, sql: str, args: tuple = ()) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        return list(cur.fetchall())
+
+
+def read_columns(conn: Connection, database: str) -> dict[str, list[Column]]:
+    columns: dict[str, list[Column]] = defaultdict(list)
+    for (table, name, data_type, column_type, nullable, extra, charset, max_chars, max_bytes,
+         precision, scale) in _rows(
+        conn,
+        "SELECT table_name, column_name, data_type, column_type, is_nullable, extra, "
+        "character_set_name, character_maximum_length, character_octet_length, "
+        "numeric_precision, numeric_scale FROM information_schema.columns "
+        "WHERE table_schema = %s ORDER BY table_name, ordinal_position",
+        (database,),
+    ):
+        columns[table].append(Column(
+            name=name, data_type=str(data_type).lower(), column_type=str(column_type),
+            nullable=nullable == "YES", generated=bool(_GENERATED.search(extra or "")),
+            charset=charset, max_chars=None if max_chars is None else int(max_chars),
+            max_bytes=None if max_bytes is None else int(max_bytes),
+            numeric_precision=None if precision is None else int(precision),
+            numeric_scale=None if scale is None else int(scale),
+            auto_increment="auto_increment" in (extra or "").lower(),
+        ))
+    return columns
+
+
+def choose_key(conn: Connection, database: str, table: str,
+               columns: list[Column]) -> tuple[tuple[str, ...], str, str | None]:
+    """Primary key, else the narrowest unique key on NOT NULL columns, else none."""
+    indexes: dict[str, list[str]] = defaultdict(list)
+    unique: dict[str, bool] = {}
+    for index, non_unique, column in _rows(
+        conn,
+        "SELECT index_name, non_unique, column_name FROM information_schema.statistics "
+        "WHERE table_schema = %s AND table_name = %s ORDER BY index_name, seq_in_index",
+        (database, table),
+    ):
+        indexes[index].append(column)
+        unique[index] = int(non_unique) == 0
+    if "PRIMARY" in indexes:
+        return tuple(indexes["PRIMARY"]), "primary", "PRIMARY"
+    not_null = {c.name for c in columns if not c.nullable}
+    candidates = sorted(
+        (len(cols), name) for name, cols in indexes.items()
+        if unique[name] and all(c in not_null for c in cols)
+    )
+    if candidates:
+        name = candidates[0][1]
+        return tuple(indexes[name]), "unique", name
+    return (), "none", None
+
+
+def _boundaries(conn: Connection, table: str, key: tuple[str, ...], rows: int,
+                batches: int) -> tuple[tuple, ...]:
+    step = quantile_step(rows, batches, MIN_ROWS_PER_BATCH)
+    if step is None or not key:
+        return ()
+    cols = ", ".join(quote(k) for k in key)
+    found = _rows(
+        conn,
+        f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (ORDER BY {cols}) AS _rn "
+        f"FROM {quote(table)}) AS _q WHERE MOD(_rn - 1, %s) = 0 AND _rn > 1 ORDER BY _rn",
+        (step,),
+    )
+    return tuple(tuple(r) for r in found)[: batches - 1]
+
+
+def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
+                 only: list[str] | None = None) -> Catalog:
+    if batches < 1 or batches > 9999:
+        raise MigrationError(f"batches must be between 1 and 9999, got {batches}")
+    db = settings.database
+    with connect(settings) as conn:
+        version = str(_rows(conn, "SELECT VERSION()")[0][0])
+        names = [r[0] for r in _rows(
+            conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,))
+            if r[0] not in EXCLUDED and not r[0].startswith(EXCLUDED_PREFIX)]
+        if only:
+            unknown = sorted(set(only) - set(names))
+            if unknown:
+                raise MigrationError(f"table(s) not found in {settings.describe()}: {', '.join(unknown)}")
+            names = [n for n in names if n in only]
+        all_columns = read_columns(conn, db)
+        tables = []
+        for name in names:
+            columns = all_columns[name]
+            key, kind, index = choose_key(conn, db, name, columns)
+            rows = int(_rows(conn, f"SELECT COUNT(*) FROM {quote(name)}")[0][0])
+            tables.append(Table(
+                name=name, columns=tuple(columns), key=key, key_kind=kind, key_index=index,
+                rows_estimate=rows,
+                boundaries=_boundaries(conn, name, key, rows, batches),
+            ))
+    return Catalog(database=db, batches=batches, tables=tuple(tables), server_version=version)
