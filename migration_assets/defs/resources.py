@@ -56,6 +56,13 @@ class MigrationsResource(dg.ConfigurableResource):
                             log=(log.info if log is not None else (lambda _m: None)))
 
 
+class FullLoadResource(dg.ConfigurableResource):
+    """How the full load runs: parallel batches (threads, each with its own connections)."""
+
+    workers: int = 4
+    validate: bool = True
+
+
 def _optional(name: str) -> dg.EnvVar | None:
     # Presence is read at load so that unset TLS settings mean "no TLS" rather than an error;
     # the value itself is still resolved by Dagster at launch.
@@ -90,6 +97,9 @@ def resources() -> dg.Definitions:
         resources={
             "source_db": database_resource(SOURCE_PREFIX, "source"),
             "target_db": database_resource(TARGET_PREFIX, "target", SOURCE_PREFIX + "NAME"),
+            "full_load_settings": FullLoadResource(
+                workers=dg.EnvVar.int("DBMIGRATE_WORKERS") if os.environ.get("DBMIGRATE_WORKERS") else 4,
+            ),
             "migrations": MigrationsResource(
                 location=_optional("DBMIGRATE_MIGRATIONS_DIR"),
             ),

@@ -1,0 +1,1 @@
+"""Stage 2: every source table as an asset, copied in partitioned key-range batches."""
