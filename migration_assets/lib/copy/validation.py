@@ -1,13 +1,13 @@
 """pandera schemas derived from the target's column types, run on every chunk before it is written.
 
 A chunk arrives as transit text (see the dialect: numbers and dates as text, strings as HEX,
-NULL as ``\\N``). It is parsed with pyarrow's CSV reader into string columns, so no value is
-ever converted by pandas (no int64 overflow, no DECIMAL to float, no datetime64 range, no NaN
-for NULL), and checked against what the *target* column can hold: nullability, integer range
-(unsigned BIGINT included), DECIMAL digits, string and binary length, ENUM members, date
-shape. A failing row is reported with its key, and the chunk is not written. The target's
-strict-mode warnings remain a second line of defence for what text checks cannot see (for
-example characters, not bytes, of a string over its limit).
+NULL as ``\\N``). It is parsed by polars into string columns, so no value is ever converted
+on the way (no int64 overflow, no DECIMAL to float, no datetime range, no NaN for NULL), and
+checked (pandera's polars backend: vectorized, no Python per value) against what the *target*
+column can hold: nullability, integer range (unsigned BIGINT included), DECIMAL digits,
+string and binary length, ENUM members, date shape. A failing row is reported with its key
+and the chunk is not written. The target's strict-mode warnings remain a second line of
+defence for what text checks cannot see (characters, not bytes, of an over-long string).
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
-import pandas as pd
-import pandera.pandas as pa
-import pyarrow as pyarrow
-import pyarrow.csv as pacsv
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
 
 from migration_assets.lib.catalog import Column, Table
 from migration_assets.lib.dialects.mysql import (
@@ -42,30 +41,25 @@ _TEMPORAL_SHAPES = {
 }
 
 
-def _digits_at_most(bound: int) -> Callable[[pd.Series], pd.Series]:
+def _digits_at_most(digits: pl.Expr, bound: int) -> pl.Expr:
     limit = str(bound)
-
-    def ok(digits: pd.Series) -> pd.Series:
-        n = digits.str.len()
-        return (n < len(limit)) | ((n == len(limit)) & (digits <= limit))
-
-    return ok
+    n = digits.str.len_bytes()
+    return (n < len(limit)) | ((n == len(limit)) & (digits <= pl.lit(limit)))
 
 
 def integer_check(lo: int, hi: int) -> pa.Check:
-    """Range check on decimal text, exact for any width (no conversion to int64)."""
-    pos_ok = _digits_at_most(hi)
-    neg_ok = _digits_at_most(-lo) if lo < 0 else None
+    """Range check on decimal text, exact for any width (never converted to int64)."""
 
-    def fits(s: pd.Series) -> pd.Series:
-        text = s.astype(str)
-        negative = text.str.startswith("-")
-        digits = text.str.lstrip("-")
-        well_formed = digits.str.fullmatch(r"\d+")
-        in_range = pos_ok(digits).where(~negative, neg_ok(digits) if neg_ok else digits == "0")
-        return well_formed & in_range
+    def fits(data: PolarsData) -> pl.LazyFrame:
+        text = pl.col(data.key)
+        negative = text.str.starts_with("-")
+        digits = text.str.strip_chars_start("-")
+        neg_ok = _digits_at_most(digits, -lo) if lo < 0 else digits == pl.lit("0")
+        ok = (digits.str.contains(r"^[0-9]+$")
+              & pl.when(negative).then(neg_ok).otherwise(_digits_at_most(digits, hi)))
+        return data.lazyframe.select(ok.fill_null(True))
 
-    return pa.Check(fits, element_wise=False, error=f"integer outside [{lo}, {hi}]")
+    return pa.Check(fits, error=f"is outside the target range [{lo}, {hi}]")
 
 
 def _enum_members(column_type: str) -> list[str]:
@@ -86,7 +80,7 @@ def _checks(col: Column) -> list[pa.Check]:
     if t == "enum":
         members = [m.encode().hex().upper() for m in _enum_members(col.column_type)]
         return [pa.Check.isin(members + [""], error=f"not a member of {col.column_type}")]
-    if t in TEXT_TYPES and col.max_chars:
+    if t in TEXT_TYPES and col.max_chars:  # HEX of utf8mb4: at most 8 characters per character
         return [pa.Check.str_length(max_value=8 * col.max_chars,
                                     error=f"longer than {col.column_type}")]
     if t in BINARY_TYPES and col.max_bytes:
@@ -106,61 +100,46 @@ class ChunkValidator:
 
     @property
     def schema(self) -> pa.DataFrameSchema:
-        return _schema(self.table, self.target_columns)
+        return _schema(self.table, tuple(self.target_columns.get(c.name, c)
+                                         for c in self.table.copy_columns))
 
     def validate(self, chunk: bytes, where: str) -> int:
         """Raise :class:`MigrationError` naming the first bad row's key; returns rows checked."""
-        names = [c.name for c in self.table.copy_columns]
-        frame = parse_chunk(chunk, names)
+        frame = parse_chunk(chunk, [c.name for c in self.table.copy_columns])
         try:
             self.schema.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as exc:
-            cases = exc.failure_cases.sort_values("index", kind="stable")
-            first = cases.iloc[0]
-            row = int(first["index"])
+            cases = exc.failure_cases.sort("index", nulls_last=True)
+            first = cases.row(0, named=True)
+            row = int(first["index"] or 0)
             column = str(first["column"])
             value = first["failure_case"]
-            shown = "NULL" if pd.isna(value) else describe_transit(self.table.column(column), str(value))
+            shown = "NULL" if value is None else describe_transit(self.table.column(column), str(value))
             check = str(first["check"])
             reason = "is NULL but the target column is NOT NULL" if check == "not_nullable" else check
             raise MigrationError(
-                f"{where}: row with key {row_key(self.table, frame.iloc[row])} has {column} = "
-                f"{shown}, which {reason}; nothing from this chunk was written "
-                f"({len(cases)} problem(s) in {len(frame)} rows)"
+                f"{where}: row with key {row_key(self.table, frame.row(row, named=True))} has "
+                f"{column} = {shown}, which {reason}; nothing from this chunk was written "
+                f"({cases.height} problem(s) in {frame.height} rows)"
             ) from None
-        return len(frame)
+        return frame.height
 
 
-_SCHEMAS: dict[tuple[str, tuple[tuple[str, str, bool], ...]], pa.DataFrameSchema] = {}
+@cache
+def _schema(table: Table, target: tuple[Column, ...]) -> pa.DataFrameSchema:
+    columns = {col.name: pa.Column(str, nullable=col.nullable, checks=_checks(col))
+               for col in target}
+    return pa.DataFrameSchema(columns, strict=True)
 
 
-def _schema(table: Table, target_columns: dict[str, Column]) -> pa.DataFrameSchema:
-    signature = (table.name, tuple((c.name, c.column_type, c.nullable)
-                                   for c in target_columns.values()))
-    if signature not in _SCHEMAS:
-        columns = {}
-        for col in table.copy_columns:
-            target = target_columns.get(col.name, col)
-            columns[col.name] = pa.Column(object, nullable=target.nullable, checks=_checks(target),
-                                          coerce=False)
-        _SCHEMAS[signature] = pa.DataFrameSchema(columns, strict=True)
-    return _SCHEMAS[signature]
-
-
-def parse_chunk(chunk: bytes, names: list[str]) -> pd.DataFrame:
-    """Transit text to a DataFrame of Python strings (None for NULL), never converted."""
+def parse_chunk(chunk: bytes, names: list[str]) -> pl.DataFrame:
+    """Transit text to a DataFrame of strings (null for ``\\N``), never converted."""
+    schema = {n: pl.Utf8 for n in names}
     if not chunk:
-        return pd.DataFrame({n: pd.Series([], dtype=object) for n in names})
-    table = pacsv.read_csv(
-        io.BytesIO(chunk),
-        read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(delimiter="\t", quote_char=False, escape_char=False,
-                                         newlines_in_values=False),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pyarrow.string() for n in names},
-            null_values=["\\N"], strings_can_be_null=True, quoted_strings_can_be_null=False),
-    )
-    return table.to_pandas(types_mapper=None).astype(object).where(lambda f: f.notna(), None)
+        return pl.DataFrame(schema=schema)
+    return pl.read_csv(io.BytesIO(chunk), separator="\t", has_header=False, new_columns=names,
+                       schema=schema, null_values="\\N", quote_char=None,
+                       empty_string_is_null=False)
 
 
 def describe_transit(col: Column, value: str) -> str:
@@ -173,7 +152,7 @@ def describe_transit(col: Column, value: str) -> str:
     return value if len(value) <= 80 else value[:77] + "..."
 
 
-def row_key(table: Table, row: pd.Series) -> str:
+def row_key(table: Table, row: dict) -> str:
     if not table.key:
         return "(table has no key)"
     parts = [f"{k}={describe_transit(table.column(k), str(row[k]))}" for k in table.key]
