@@ -25,5 +25,5 @@ def env_for(source: DbSettings | None, target: DbSettings | None) -> dict[str, s
 
 def query(settings: DbSettings, sql: str, args: tuple = ()) -> list[tuple]:
     with connect(settings) as conn, conn.cursor() as cur:
-        cur.execute(sql, args)
+        cur.execute(sql, args or None)  # no args: a literal % stays as it is
         return list(cur.fetchall())

@@ -79,8 +79,8 @@ def choose_key(conn: Connection, database: str, table: str,
 
 
 def _boundaries(conn: Connection, table: str, key: tuple[str, ...], rows: int,
-                batches: int) -> tuple[tuple, ...]:
-    step = quantile_step(rows, batches, MIN_ROWS_PER_BATCH)
+                batches: int, min_rows: int) -> tuple[tuple, ...]:
+    step = quantile_step(rows, batches, min_rows)
     if step is None or not key:
         return ()
     cols = ", ".join(quote(k) for k in key)
@@ -94,7 +94,8 @@ def _boundaries(conn: Connection, table: str, key: tuple[str, ...], rows: int,
 
 
 def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
-                 only: list[str] | None = None) -> Catalog:
+                 only: list[str] | None = None,
+                 min_rows_per_batch: int = MIN_ROWS_PER_BATCH) -> Catalog:
     if batches < 1 or batches > 9999:
         raise MigrationError(f"batches must be between 1 and 9999, got {batches}")
     db = settings.database
@@ -118,6 +119,6 @@ def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
             tables.append(Table(
                 name=name, columns=tuple(columns), key=key, key_kind=kind, key_index=index,
                 rows_estimate=rows,
-                boundaries=_boundaries(conn, name, key, rows, batches),
+                boundaries=_boundaries(conn, name, key, rows, batches, min_rows_per_batch),
             ))
     return Catalog(database=db, batches=batches, tables=tuple(tables), server_version=version)
