@@ -17,13 +17,19 @@ from migration_assets.defs.schema.assets import CHECK_SCHEMA_VALID, TARGET_SCHEM
 from tests.helpers import MIGRATIONS, PROJECT_ROOT, env_for, query
 
 # Snapshot of the graph: a change here should be deliberate.
-EXPECTED_ASSETS = ["target/schema"]
-EXPECTED_CHECKS = ["target/schema:flyway_validate"]
+DEMO_TABLES = ["addresses", "audit_log", "categories", "customers", "inventory", "order_items",
+               "orders", "payments", "products", "reviews"]
+EXPECTED_ASSETS = sorted(["target/schema", "migration/verification_report",
+                          *(f"target/shop/{t}" for t in DEMO_TABLES)])
+EXPECTED_CHECKS = sorted([
+    "target/schema:flyway_validate", "migration/verification_report:all_tables_match",
+    *(f"target/shop/{t}:{c}" for t in DEMO_TABLES for c in ("checksum_matches", "row_count_matches"))])
 EXPECTED_JOBS = ["full_migration", "schema_migration"]
 EXPECTED_SENSORS: list[str] = []
 
 
-def test_definitions_snapshot() -> None:
+def test_definitions_snapshot(monkeypatch) -> None:
+    monkeypatch.delenv("DBMIGRATE_CATALOG", raising=False)
     defs = load_defs()
     graph = defs.resolve_asset_graph()
     assert sorted(k.to_user_string() for k in graph.get_all_asset_keys()) == EXPECTED_ASSETS
@@ -132,3 +138,93 @@ def test_validate_check_fails_with_a_sentence_after_drift(job_env) -> None:
     )
     assert not result.passed
     assert "not resolved locally: version 1.0.0" in result.metadata["error"].value
+
+
+@pytest.fixture
+def full_env(monkeypatch, new_database, source_server, target_server, tmp_path: Path):
+    """A small demo source, an empty target and a catalog for them, exported as a user would."""
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib.demo import generator
+    from migration_assets.lib.introspect import read_catalog
+
+    source = new_database(source_server, "dgf_s")
+    target = new_database(target_server, "dgf_t")
+    generator.prepare_database(source, replace=False)
+    generator.create_schema_from_migrations(source, MIGRATIONS)
+    generator.generate(source, scale=0.005)
+    catalog_path = tmp_path / "catalog.json"
+    cat.save(read_catalog(source, batches=3, min_rows_per_batch=100), catalog_path)
+    for key in list(os.environ):
+        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
+            monkeypatch.delenv(key)
+    for key, value in env_for(source, target).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("DBMIGRATE_CATALOG", str(catalog_path))
+    monkeypatch.setenv("DBMIGRATE_MIGRATIONS_DIR", str(MIGRATIONS))
+    return source, target, cat.load(catalog_path)
+
+
+def test_full_migration_job_copies_everything_in_one_run(full_env) -> None:
+    from migration_assets.defs.full_load.assets import CHECKSUM_CHECK, ROW_COUNT_CHECK, table_key
+
+    source, target, catalog = full_env
+    result = run_job("full_migration")
+    assert result.success
+    for table in catalog.tables:
+        key = table_key(catalog, table)
+        mats = [m for m in result.get_asset_materialization_events()
+                if m.asset_key == key]
+        assert {m.partition for m in mats} == set(catalog.partition_keys), table.name
+        meta = mats[0].materialization.metadata
+        assert meta["source_rows"].value == meta["target_rows"].value == table.rows_estimate
+        assert meta["checksum"].value == "match"
+        assert source.password not in str(meta) and target.password not in str(meta)
+    evaluations = result.get_asset_check_evaluations()
+    names = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in evaluations}
+    for table in catalog.tables:
+        k = table_key(catalog, table).to_user_string()
+        assert names[(k, ROW_COUNT_CHECK)] and names[(k, CHECKSUM_CHECK)]
+    assert names[("migration/verification_report", "all_tables_match")]
+    observations = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+    assert observations  # per-batch rows, bytes, seconds, key range
+    report = [m for m in result.get_asset_materialization_events()
+              if m.asset_key.to_user_string() == "migration/verification_report"][0]
+    assert "| orders |" in report.materialization.metadata["report"].value
+    for table in catalog.tables:
+        assert query(target, f"SELECT COUNT(*) FROM `{table.name}`") == \
+            query(source, f"SELECT COUNT(*) FROM `{table.name}`")
+
+
+def test_one_table_one_batch_from_the_cli(full_env) -> None:
+    source, target, catalog = full_env
+    assert run_job("schema_migration").success
+    key = f"target/{catalog.database}/orders"
+    exe = Path(sys.executable).parent / "dagster"
+    done = subprocess.run([str(exe), "asset", "materialize", "-m", "migration_assets",
+                           "--select", key, "--partition", "001"],
+                          cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    orders = catalog.table("orders")
+    lo, hi = orders.boundaries[0][0], orders.boundaries[1][0]
+    assert query(target, "SELECT MIN(id), MAX(id), COUNT(*) FROM orders") == [(lo, hi - 1, hi - lo)]
+    done = subprocess.run([str(exe), "asset", "materialize", "-m", "migration_assets",
+                           "--select", key, "--partition-range", "000...002"],
+                          cwd=PROJECT_ROOT, env=dict(os.environ), capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert query(target, "SELECT COUNT(*) FROM orders") == query(source, "SELECT COUNT(*) FROM orders")
+
+
+def test_full_load_fails_with_a_sentence_when_the_schema_is_missing(full_env) -> None:
+    _source, target, _catalog = full_env
+    query(target.with_database("mysql"), f"CREATE DATABASE `{target.database}`")  # but no tables
+    job = load_defs().resolve_job_def("full_migration")
+    outcome = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                     op_selection=["full_load"])
+    assert not outcome.success
+    assert not outcome.get_asset_materialization_events()
+    failure = [e for e in outcome.all_events if e.is_step_failure][0]
+    message = failure.step_failure_data.error.message
+    assert "table orders does not exist on the target database" in message
+    assert "run the schema migration first" in message and target.password not in message

@@ -81,7 +81,6 @@ class Catalog:
     database: str
     batches: int
     tables: tuple[Table, ...]
-    server_version: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def table(self, name: str) -> Table:
@@ -149,11 +148,24 @@ def resolve_path(text: str | None = None) -> Path:
 
 
 def to_json(catalog: Catalog) -> str:
-    data = asdict(catalog)
-    data = {"format": FORMAT_VERSION, **data}
-    for t, table in zip(data["tables"], catalog.tables, strict=True):
-        t["boundaries"] = [[encode_value(v) for v in b] for b in table.boundaries]
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    """Stable, diff-friendly text: one line per column and per boundary."""
+    def one(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False)
+
+    out = ["{", f' "format": {FORMAT_VERSION},', f' "database": {one(catalog.database)},',
+           f' "batches": {catalog.batches},', f' "notes": {one(list(catalog.notes))},', ' "tables": [']
+    for i, table in enumerate(catalog.tables):
+        t = asdict(table)
+        columns = ",\n".join(f"    {one(c)}" for c in t["columns"])
+        bounds = ",\n".join(f"    {one([encode_value(v) for v in b])}" for b in table.boundaries)
+        out += ["  {", f'   "name": {one(table.name)},', f'   "key": {one(list(table.key))},',
+                f'   "key_kind": {one(table.key_kind)},', f'   "key_index": {one(table.key_index)},',
+                f'   "rows_estimate": {table.rows_estimate},',
+                '   "columns": [', columns, "   ],",
+                '   "boundaries": [' + ("\n" + bounds + "\n   ]" if bounds else "]"),
+                "  }" + ("," if i < len(catalog.tables) - 1 else "")]
+    out += [" ]", "}"]
+    return "\n".join(out) + "\n"
 
 
 def from_json(text: str, origin: str = "catalog") -> Catalog:
@@ -177,7 +189,6 @@ def from_json(text: str, origin: str = "catalog") -> Catalog:
         for t in data["tables"]
     )
     return Catalog(database=data["database"], batches=data["batches"], tables=tables,
-                   server_version=data.get("server_version", ""),
                    notes=tuple(data.get("notes", ())))
 
 

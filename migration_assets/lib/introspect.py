@@ -121,4 +121,6 @@ def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
                 rows_estimate=rows,
                 boundaries=_boundaries(conn, name, key, rows, batches, min_rows_per_batch),
             ))
-    return Catalog(database=db, batches=batches, tables=tuple(tables), server_version=version)
+    return Catalog(database=db, batches=batches, tables=tuple(tables),
+                   notes=(f"read from a {version.split('-')[0]} server; rows and boundaries are "
+                          "as of that refresh",))

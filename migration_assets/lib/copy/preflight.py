@@ -68,6 +68,9 @@ def _unsupported(table: Table) -> list[str]:
 def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbSettings) -> Preflight:
     """Raise one :class:`MigrationError` listing everything that would stop the load."""
     problems: list[str] = []
+    if catalog.database != source.database:
+        problems.append(f"the catalog describes database '{catalog.database}' but the source is "
+                        f"'{source.database}': run `dbmigrate catalog refresh` for it")
     for role, settings, needed in (("source", source, SOURCE_PRIVILEGES),
                                    ("target", target, TARGET_PRIVILEGES)):
         missing = missing_privileges(settings, needed)
