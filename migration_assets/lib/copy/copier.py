@@ -35,8 +35,8 @@ from migration_assets.lib.copy.validation import ChunkValidator, field_of_line, 
 from migration_assets.lib.dialects.mysql import LOAD_SQL_MODE, load_expr, quote, row_text_expr
 from migration_assets.lib.errors import MigrationError
 
-TARGET_CHUNK_BYTES = 8 << 20
-FIRST_CHUNK_ROWS = 4000
+TARGET_CHUNK_BYTES = 16 << 20
+FIRST_CHUNK_ROWS = 20_000
 MAX_CHUNK_ROWS = 200_000
 DELETE_CHUNK_ROWS = 50_000
 _ROW_IN_WARNING = re.compile(r"at row (\d+)")

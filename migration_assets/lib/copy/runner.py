@@ -27,9 +27,10 @@ from migration_assets.lib.copy.validation import ChunkValidator
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.report import ReportRow, checksum_status
-from migration_assets.lib.verify.checksums import TableVerification, verify_table
+from migration_assets.lib.verify.checksums import RangeResult, TableVerification, verify_table
 
 DEFAULT_WORKERS = 4
+PROGRESS_EVERY_S = 2.0  # a progress line per table at most this often (each is an event in Dagster)
 _AUTO_INCREMENT = re.compile(r"AUTO_INCREMENT=(\d+)")
 
 
@@ -134,10 +135,20 @@ class FullLoad:
                                                 self.log, self.workdir)
             return cache[table.name]
 
+        def copy_and_verify(batch: Batch) -> tuple[BatchStats, TableVerification]:
+            # Verified right after it is copied, in the worker: verification overlaps the
+            # copying of other batches instead of queueing behind the biggest table.
+            table = by_name[batch.table]
+            stats = copier_for(table).copy(batch)
+            return stats, verify_table(self.source, self.target, table, [batch])
+
         order = sorted(tables, key=lambda t: -t.rows_estimate)
         remaining = {t.name: len([b for b in plan[t.name] if not b.empty]) for t in tables}
         done_batches = {t.name: 0 for t in tables}
-        futures: dict[Future[BatchStats], Batch] = {}
+        futures: dict[Future[tuple[BatchStats, TableVerification]], Batch] = {}
+        checked_ranges: dict[str, list[RangeResult]] = {t.name: [] for t in tables}
+        verify_seconds: dict[str, float] = {t.name: 0.0 for t in tables}
+        last_log: dict[str, float] = {t.name: time.monotonic() for t in tables}
         with ThreadPoolExecutor(max_workers=max(1, self.workers),
                                 thread_name_prefix="dbmigrate-copy") as pool:
             # Interleave tables so every table makes progress while the big ones run.
@@ -146,18 +157,20 @@ class FullLoad:
                 for q in queues:
                     if q:
                         batch = q.pop(0)
-                        futures[pool.submit(copier_for(by_name[batch.table]).copy, batch)] = batch
+                        futures[pool.submit(copy_and_verify, batch)] = batch
             finished: set[str] = set()
             for name in [t.name for t in order if remaining[t.name] == 0]:
                 finished.add(name)
-                yield self._finish(by_name[name], plan[name], results[name], started[name])
+                yield self._finish(by_name[name], [], results[name], started[name])
             for future in as_completed(futures):
                 batch = futures[future]
                 result = results[batch.table]
                 stats = None
                 if not future.cancelled():
                     try:
-                        stats = future.result()
+                        stats, verified = future.result()
+                        checked_ranges[batch.table].extend(verified.ranges)
+                        verify_seconds[batch.table] += verified.seconds
                     except MigrationError as exc:
                         result.error = result.error or str(exc)
                     except Exception as exc:  # noqa: BLE001 - reported with its table
@@ -171,26 +184,29 @@ class FullLoad:
                     result.batches.append(stats)
                     done_batches[batch.table] += 1
                     total = len([b for b in plan[batch.table] if not b.empty])
-                    self.log(f"{batch.table} batch {batch.key}: {stats.rows:,} rows, "
-                             f"{stats.bytes / 1e6:.1f} MB in {stats.seconds:.2f}s "
-                             f"({stats.rows_per_second:,.0f} rows/s) "
-                             f"[{done_batches[batch.table]}/{total} batches]")
+                    if time.monotonic() - last_log[batch.table] >= PROGRESS_EVERY_S:
+                        last_log[batch.table] = time.monotonic()
+                        self.log(f"{batch.table}: batch {batch.key} {stats.rows:,} rows, "
+                                 f"{stats.bytes / 1e6:.1f} MB in {stats.seconds:.2f}s "
+                                 f"({stats.rows_per_second:,.0f} rows/s); "
+                                 f"{done_batches[batch.table]}/{total} batches done")
                     self.on_batch(stats)
                 if remaining[batch.table] == 0 and batch.table not in finished:
                     finished.add(batch.table)
-                    yield self._finish(by_name[batch.table], plan[batch.table], result,
-                                       started[batch.table])
+                    yield self._finish(by_name[batch.table], checked_ranges[batch.table], result,
+                                       started[batch.table], verify_seconds[batch.table])
 
-    def _finish(self, table: Table, batches: list[Batch], result: TableResult,
-                started: float) -> TableResult:
+    def _finish(self, table: Table, ranges: list[RangeResult], result: TableResult,
+                started: float, verify_seconds: float = 0.0) -> TableResult:
         with connect(self.target) as conn:
             result.triggers_restored = triggers.restore(conn, self.target.database, table.name)
         if result.error is None:
             try:
                 result.auto_increment = sync_auto_increment(self.source, self.target, table)
-                result.verification = verify_table(self.source, self.target, table, batches)
             except MigrationError as exc:
                 result.error = str(exc)
+            result.verification = TableVerification(
+                table.name, tuple(sorted(ranges, key=lambda r: r.batch)), verify_seconds)
         result.seconds = time.monotonic() - started
         if result.verification is not None:
             v = result.verification

@@ -3,7 +3,7 @@
 Only the aggregates travel (hashes, not rows), in the style of pt-table-checksum: each row's
 transit text (the same canonical text the copy uses, so charsets and float printing cannot
 differ between the sides) is hashed with MD5, and the range's hash is the BIT_XOR of the rows'
-128-bit hashes together with the row count. A changed, missing or extra row changes the pair;
+64-bit hashes together with the row count. A changed, missing or extra row changes the pair;
 the ranges whose pairs differ are named. Source and target are read in parallel.
 """
 
@@ -19,7 +19,7 @@ from pymysql.connections import Connection
 from migration_assets.lib.catalog import Table
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
 from migration_assets.lib.copy.ranges import Batch, range_predicate
-from migration_assets.lib.dialects.mysql import quote, row_hash_exprs
+from migration_assets.lib.dialects.mysql import quote, row_hash_expr
 from migration_assets.lib.errors import MigrationError
 
 
@@ -80,7 +80,7 @@ def _session(conn: Connection) -> None:
 
 def _range_sums(settings: DbSettings, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
     cols = [(c.name, c.data_type) for c in table.copy_columns]
-    h1, h2 = row_hash_exprs(cols)
+    h = row_hash_expr(cols)
     try:
         conn = open_connection(settings)
     except MigrationError:
@@ -92,11 +92,10 @@ def _range_sums(settings: DbSettings, table: Table, batches: list[Batch]) -> lis
             for batch in batches:
                 pred, params = range_predicate(table.key, batch.range) if table.key else ("1=1", [])
                 cur.execute(
-                    f"SELECT COUNT(*), LPAD(HEX(COALESCE(BIT_XOR({h1}), 0)), 16, '0'), "
-                    f"LPAD(HEX(COALESCE(BIT_XOR({h2}), 0)), 16, '0') "
+                    f"SELECT COUNT(*), LPAD(HEX(COALESCE(BIT_XOR({h}), 0)), 16, '0') "
                     f"FROM {quote(table.name)} WHERE {pred}", params)
-                count, a, b = cur.fetchone()
-                out.append((int(count), f"{a}{b}".lower()))
+                count, digest = cur.fetchone()
+                out.append((int(count), str(digest).lower()))
         return out
     except pymysql.err.MySQLError as exc:
         raise MigrationError(f"verifying table {table.name}: {describe_error(exc, settings)}") from exc
