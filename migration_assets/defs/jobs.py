@@ -9,6 +9,7 @@ schema_migration = dg.define_asset_job(
     "schema_migration",
     selection=dg.AssetSelection.assets(TARGET_SCHEMA),
     description="Apply pending schema migrations to the target and validate them.",
+    executor_def=dg.in_process_executor,  # two quick steps: a process each would cost seconds
 )
 
 

@@ -60,7 +60,7 @@ class FullLoadResource(dg.ConfigurableResource):
     """How the full load runs: parallel batches (threads, each with its own connections)."""
 
     workers: int = 4
-    validate: bool = True
+    validate_chunks: bool = True
 
 
 def _optional(name: str) -> dg.EnvVar | None:

@@ -102,12 +102,21 @@ class TableCopier:
     def __post_init__(self) -> None:
         cols = [(c.name, c.data_type) for c in self.table.copy_columns]
         self._line = row_text_expr(cols)
-        names = ", ".join(f"@v{i}" for i in range(len(cols)))
-        sets = ", ".join(f"{quote(name)} = {load_expr(f'@v{i}', dtype)}"
-                         for i, (name, dtype) in enumerate(cols))
+        # Numbers and dates go straight into their columns (the server parses the text once);
+        # only values that travel as HEX (or BIT) go through a variable and a SET expression.
+        targets, sets = [], []
+        for i, (name, dtype) in enumerate(cols):
+            expr = load_expr(f"@v{i}", dtype)
+            if expr == f"@v{i}":
+                targets.append(quote(name))
+            else:
+                targets.append(f"@v{i}")
+                sets.append(f"{quote(name)} = {expr}")
+        names = ", ".join(targets)
+        set_clause = (" SET " + ", ".join(sets)) if sets else ""
         self._load_tail = (f"INTO TABLE {quote(self.table.name)} CHARACTER SET binary "
                            "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
-                           f"LINES TERMINATED BY '\\n' ({names}) SET {sets}")
+                           f"LINES TERMINATED BY '\\n' ({names}){set_clause}")
         self._index = f" FORCE INDEX ({quote(self.table.key_index)})" if self.table.key_index else ""
 
     # -- one batch -----------------------------------------------------------------------

@@ -79,15 +79,15 @@ def _checks(col: Column) -> list[pa.Check]:
         return [pa.Check.str_matches(pattern, error=f"does not fit {col.column_type}")]
     if t == "enum":
         members = [m.encode().hex().upper() for m in _enum_members(col.column_type)]
-        return [pa.Check.isin(members + [""], error=f"not a member of {col.column_type}")]
+        return [pa.Check.isin(members + [""], error=f"is not a member of {col.column_type}")]
     if t in TEXT_TYPES and col.max_chars:  # HEX of utf8mb4: at most 8 characters per character
         return [pa.Check.str_length(max_value=8 * col.max_chars,
-                                    error=f"longer than {col.column_type}")]
+                                    error=f"is longer than {col.column_type}")]
     if t in BINARY_TYPES and col.max_bytes:
         return [pa.Check.str_length(max_value=2 * col.max_bytes,
-                                    error=f"longer than {col.column_type}")]
+                                    error=f"is longer than {col.column_type}")]
     if t in _TEMPORAL_SHAPES:
-        return [pa.Check.str_matches(_TEMPORAL_SHAPES[t], error=f"not a valid {t}")]
+        return [pa.Check.str_matches(_TEMPORAL_SHAPES[t], error=f"is not a valid {t}")]
     return []
 
 
