@@ -16,6 +16,7 @@ $(BIN)/dbmigrate: pyproject.toml
 	touch $@
 
 install: $(BIN)/dbmigrate
+	@mkdir -p $(DAGSTER_HOME)
 
 # Local source ("on-prem") and target ("Aurora") servers; `make down` removes them.
 up: install

@@ -196,8 +196,11 @@ def test_full_migration_job_copies_everything_in_one_run(full_env) -> None:
             query(source, f"SELECT COUNT(*) FROM `{table.name}`")
 
 
-def test_one_table_one_batch_from_the_cli(full_env) -> None:
+def test_one_table_one_batch_from_the_cli(full_env, tmp_path: Path, monkeypatch) -> None:
     source, target, catalog = full_env
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # a user's instance, not the checkout's
     assert run_job("schema_migration").success
     key = f"target/{catalog.database}/orders"
     exe = Path(sys.executable).parent / "dagster"
