@@ -61,13 +61,17 @@ def job_env(monkeypatch, new_database, source_server, target_server, tmp_path: P
     shutil.copytree(MIGRATIONS, folder)
     target = new_database(target_server, "dg_t")
     source = new_database(source_server, "dg_s")
+    export_env(monkeypatch, source, target, DBMIGRATE_MIGRATIONS_DIR=str(folder))
+    return target, folder
+
+
+def export_env(monkeypatch, source, target, **extra: str) -> None:
+    """Exactly the variables a user would export for these servers, nothing left over."""
     for key in list(os.environ):
         if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
             monkeypatch.delenv(key)
-    for key, value in env_for(source, target).items():
+    for key, value in {**env_for(source, target), **extra}.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DBMIGRATE_MIGRATIONS_DIR", str(folder))
-    return target, folder
 
 
 def run_job(name: str) -> dg.ExecuteInProcessResult:
@@ -154,13 +158,8 @@ def full_env(monkeypatch, new_database, source_server, target_server, tmp_path: 
     generator.generate(source, scale=0.005)
     catalog_path = tmp_path / "catalog.json"
     cat.save(read_catalog(source, batches=3, min_rows_per_batch=100), catalog_path)
-    for key in list(os.environ):
-        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
-            monkeypatch.delenv(key)
-    for key, value in env_for(source, target).items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("DBMIGRATE_CATALOG", str(catalog_path))
-    monkeypatch.setenv("DBMIGRATE_MIGRATIONS_DIR", str(MIGRATIONS))
+    export_env(monkeypatch, source, target, DBMIGRATE_CATALOG=str(catalog_path),
+               DBMIGRATE_MIGRATIONS_DIR=str(MIGRATIONS))
     return source, target, cat.load(catalog_path)
 
 

@@ -136,18 +136,13 @@ class TableCopier:
         try:
             deleted = self._delete_range(tgt, batch.range)
             rows = total_bytes = chunks = 0
-            if self.table.key:
-                for chunk, count in self._key_chunks(src, batch.range, max_packet, where):
-                    self._write(tgt, chunk, count, tmp, where)
-                    rows += count
-                    total_bytes += len(chunk)
-                    chunks += 1
-            else:
-                for chunk, count in self._snapshot_chunks(src, max_packet, where):
-                    self._write(tgt, chunk, count, tmp, where)
-                    rows += count
-                    total_bytes += len(chunk)
-                    chunks += 1
+            pages = (self._key_chunks(src, batch.range, max_packet, where) if self.table.key
+                     else self._snapshot_chunks(src, max_packet, where))
+            for chunk, count in pages:
+                self._write(tgt, chunk, count, tmp, where)
+                rows += count
+                total_bytes += len(chunk)
+                chunks += 1
         except pymysql.err.MySQLError as exc:
             raise MigrationError(f"{where}: {describe_error(exc, self.target)}") from exc
         finally:
