@@ -235,6 +235,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+DEFAULT_MAPPINGS = "terraform/environments/dev/dms/table-mappings.json"
+
+
+def cmd_dms_mappings(args: argparse.Namespace) -> int:
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib.dms import table_mappings_json
+
+    catalog = cat.load(cat.resolve_path(args.catalog))
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(table_mappings_json(catalog), encoding="utf-8")
+    print(f"wrote {out}: {len(catalog.tables)} tables of {catalog.database}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dbmigrate",
@@ -286,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, default=4, help="parallel batches (default 4)")
             p.add_argument("--no-validate", action="store_true", help="skip the pandera checks")
     refresh.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+
+    dms = sub.add_parser("dms", help="AWS DMS settings generated from the catalog")
+    dms_sub = dms.add_subparsers(dest="dms_command", required=True)
+    mappings = dms_sub.add_parser("mappings", help="write the DMS table mappings JSON")
+    mappings.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+    mappings.add_argument("--output", default=DEFAULT_MAPPINGS, help=f"default {DEFAULT_MAPPINGS}")
+    mappings.set_defaults(func=cmd_dms_mappings)
 
     schema = sub.add_parser("schema", help="Flyway-compatible versioned schema migrations")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)

@@ -1,0 +1,44 @@
+output "region" {
+  description = "AWS region."
+  value       = var.region
+}
+
+output "aurora_endpoint" {
+  description = "Writer endpoint: AURORA_DB_HOST."
+  value       = module.rds.endpoint
+}
+
+output "aurora_reader_endpoint" {
+  description = "Reader endpoint."
+  value       = module.rds.reader_endpoint
+}
+
+output "aurora_port" {
+  description = "AURORA_DB_PORT."
+  value       = module.rds.port
+}
+
+output "aurora_database_name" {
+  description = "AURORA_DB_NAME."
+  value       = module.rds.database_name
+}
+
+output "aurora_master_username" {
+  description = "AURORA_DB_USER for the first connection."
+  value       = module.rds.master_username
+}
+
+output "aurora_secret_arn" {
+  description = "Secret with the master password: AURORA_DB_PASSWORD comes from here."
+  value       = module.rds.master_user_secret_arn
+}
+
+output "dms_task_arn" {
+  description = "The full-load-and-cdc task (null without DMS)."
+  value       = var.enable_dms ? module.dms[0].replication_task_arn : null
+}
+
+output "runner_policy_arn" {
+  description = "Attach to the role the Dagster code location runs as."
+  value       = module.security.runner_policy_arn
+}

@@ -1,0 +1,127 @@
+variable "region" {
+  description = "AWS region."
+  type        = string
+  default     = "eu-west-1"
+  nullable    = false
+}
+
+variable "environment" {
+  description = "Environment name, used in resource names and tags."
+  type        = string
+  default     = "dev"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9]{1,10}$", var.environment))
+    error_message = "environment must be 2-11 lower-case letters or digits."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "CIDR of the migration VPC."
+  type        = string
+  default     = "10.42.0.0/16"
+  nullable    = false
+}
+
+variable "azs" {
+  description = "Availability zones (two or more)."
+  type        = list(string)
+  default     = ["eu-west-1a", "eu-west-1b"]
+  nullable    = false
+}
+
+variable "onprem_cidrs" {
+  description = "On-premises networks that reach Aurora and that DMS reaches."
+  type        = list(string)
+  default     = ["192.168.0.0/16"]
+  nullable    = false
+}
+
+variable "app_security_group_ids" {
+  description = "Security groups of the applications that use Aurora after cutover."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "database_name" {
+  description = "Target database (AURORA_DB_NAME)."
+  type        = string
+  default     = "shop"
+  nullable    = false
+}
+
+variable "aurora_instance_class" {
+  description = "Aurora instance class."
+  type        = string
+  default     = "db.r6g.large"
+  nullable    = false
+}
+
+variable "aurora_reader_count" {
+  description = "Aurora readers besides the writer."
+  type        = number
+  default     = 1
+  nullable    = false
+}
+
+variable "deletion_protection" {
+  description = "Deletion protection of the cluster (this dev environment turns it off)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "skip_final_snapshot" {
+  description = "Skip the final snapshot on destroy (this dev environment skips it)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "enable_dms" {
+  description = "Create the DMS replication instance, endpoints and task."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "dms_instance_class" {
+  description = "DMS replication instance class."
+  type        = string
+  default     = "dms.t3.medium"
+  nullable    = false
+}
+
+variable "dms_multi_az" {
+  description = "Run DMS Multi-AZ."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "source_ca_pem" {
+  description = "PEM of the CA that signed the on-premises MySQL TLS certificate."
+  type        = string
+  nullable    = false
+}
+
+variable "rds_ca_pem" {
+  description = "PEM of the RDS CA bundle for the region (for verify-full to Aurora)."
+  type        = string
+  nullable    = false
+}
+
+variable "create_dms_service_roles" {
+  description = "Create dms-vpc-role and dms-cloudwatch-logs-role (false if the account has them)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "aws_endpoint_url" {
+  description = "Tests only: send every AWS API call to this URL (a local moto server)."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,126 @@
+################################################################################
+# DMS: a private replication instance, TLS (verify-full) endpoints whose
+# credentials come from Secrets Manager, and a full-load-and-cdc task whose
+# mappings are generated from the same table catalog the Python side uses.
+################################################################################
+
+resource "aws_dms_replication_subnet_group" "this" {
+  replication_subnet_group_id          = var.name
+  replication_subnet_group_description = "Private subnets of ${var.name}"
+  subnet_ids                           = var.subnet_ids
+  tags                                 = var.tags
+}
+
+resource "aws_dms_replication_instance" "this" {
+  replication_instance_id     = var.name
+  replication_instance_class  = var.instance_class
+  allocated_storage           = var.allocated_storage
+  engine_version              = var.engine_version
+  multi_az                    = var.multi_az
+  publicly_accessible         = false
+  auto_minor_version_upgrade  = true
+  kms_key_arn                 = var.kms_key_arn
+  replication_subnet_group_id = aws_dms_replication_subnet_group.this.id
+  vpc_security_group_ids      = var.security_group_ids
+
+  tags = var.tags
+}
+
+################################################################################
+# Endpoints
+################################################################################
+
+resource "aws_dms_certificate" "source" {
+  certificate_id  = "${var.name}-source-ca"
+  certificate_pem = var.source_endpoint.ca_pem
+  tags            = var.tags
+}
+
+resource "aws_dms_certificate" "target" {
+  certificate_id  = "${var.name}-target-ca"
+  certificate_pem = var.target_endpoint.ca_pem
+  tags            = var.tags
+}
+
+resource "aws_dms_endpoint" "source" {
+  endpoint_id                     = "${var.name}-source"
+  endpoint_type                   = "source"
+  engine_name                     = "mysql"
+  ssl_mode                        = "verify-full"
+  certificate_arn                 = aws_dms_certificate.source.certificate_arn
+  secrets_manager_arn             = var.source_endpoint.secret_arn
+  secrets_manager_access_role_arn = var.secrets_access_role_arn
+  kms_key_arn                     = var.kms_key_arn
+
+  tags = var.tags
+}
+
+resource "aws_dms_endpoint" "target" {
+  endpoint_id                     = "${var.name}-target"
+  endpoint_type                   = "target"
+  engine_name                     = "aurora"
+  ssl_mode                        = "verify-full"
+  certificate_arn                 = aws_dms_certificate.target.certificate_arn
+  database_name                   = var.target_endpoint.database_name
+  secrets_manager_arn             = var.target_endpoint.secret_arn
+  secrets_manager_access_role_arn = var.secrets_access_role_arn
+  kms_key_arn                     = var.kms_key_arn
+
+  tags = var.tags
+}
+
+################################################################################
+# Task
+################################################################################
+
+resource "aws_dms_replication_task" "this" {
+  replication_task_id       = "${var.name}-full-load-and-cdc"
+  migration_type            = "full-load-and-cdc"
+  replication_instance_arn  = aws_dms_replication_instance.this.replication_instance_arn
+  source_endpoint_arn       = aws_dms_endpoint.source.endpoint_arn
+  target_endpoint_arn       = aws_dms_endpoint.target.endpoint_arn
+  table_mappings            = var.table_mappings_json
+  replication_task_settings = var.task_settings_json
+  start_replication_task    = false # the cutover workflow starts it, not an apply
+
+  tags = var.tags
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+locals {
+  task_dimensions = {
+    ReplicationInstanceIdentifier = aws_dms_replication_instance.this.replication_instance_id
+    ReplicationTaskIdentifier     = aws_dms_replication_task.this.replication_task_id
+  }
+  instance_dimensions = {
+    ReplicationInstanceIdentifier = aws_dms_replication_instance.this.replication_instance_id
+  }
+  alarms = var.alarm_topic_arn == null ? {} : {
+    cdc-latency-source = { metric = "CDCLatencySource", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, text = "CDC latency reading the source" }
+    cdc-latency-target = { metric = "CDCLatencyTarget", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, text = "CDC latency applying to Aurora" }
+    cpu                = { metric = "CPUUtilization", threshold = 85, op = "GreaterThanThreshold", dims = local.instance_dimensions, text = "replication instance CPU" }
+    memory             = { metric = "FreeableMemory", threshold = 268435456, op = "LessThanThreshold", dims = local.instance_dimensions, text = "replication instance freeable memory (bytes)" }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = local.alarms
+
+  alarm_name          = "${var.name}-dms-${each.key}"
+  alarm_description   = "DMS ${each.value.text} crossed ${each.value.threshold}"
+  namespace           = "AWS/DMS"
+  metric_name         = each.value.metric
+  dimensions          = each.value.dims
+  statistic           = "Average"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = each.value.threshold
+  comparison_operator = each.value.op
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+
+  tags = var.tags
+}

@@ -1,0 +1,196 @@
+################################################################################
+# Aurora MySQL 3: encrypted, private, backed up, IAM auth, Performance Insights,
+# logs exported, master password managed by Secrets Manager (never in state).
+################################################################################
+
+data "aws_partition" "current" {}
+
+resource "aws_db_subnet_group" "this" {
+  name        = var.name
+  description = "Private subnets of ${var.name}"
+  subnet_ids  = var.subnet_ids
+  tags        = var.tags
+}
+
+################################################################################
+# Parameter groups
+################################################################################
+
+resource "aws_rds_cluster_parameter_group" "this" {
+  name        = "${var.name}-cluster"
+  family      = "aurora-mysql8.0"
+  description = "${var.name}: row binlog for reverse replication, TLS only, utf8mb4, ${var.time_zone}"
+
+  # ROW binlog lets the target feed reverse replication for a rollback after cutover.
+  parameter {
+    name         = "binlog_format"
+    value        = "ROW"
+    apply_method = "pending-reboot"
+  }
+  parameter {
+    name         = "binlog_row_image"
+    value        = "FULL"
+    apply_method = "pending-reboot"
+  }
+  parameter {
+    name  = "require_secure_transport"
+    value = "ON"
+  }
+  parameter {
+    name  = "character_set_server"
+    value = "utf8mb4"
+  }
+  parameter {
+    name  = "collation_server"
+    value = "utf8mb4_0900_ai_ci"
+  }
+  parameter {
+    name  = "time_zone"
+    value = var.time_zone
+  }
+  parameter {
+    name  = "server_audit_logging"
+    value = "1"
+  }
+  parameter {
+    name  = "server_audit_events"
+    value = "CONNECT,QUERY_DCL,QUERY_DDL"
+  }
+
+  tags = var.tags
+}
+
+resource "aws_db_parameter_group" "this" {
+  name        = "${var.name}-instance"
+  family      = "aurora-mysql8.0"
+  description = "${var.name}: instance parameters"
+  tags        = var.tags
+}
+
+################################################################################
+# Cluster
+################################################################################
+
+resource "aws_rds_cluster" "this" {
+  cluster_identifier = var.name
+  engine             = "aurora-mysql"
+  engine_version     = var.engine_version
+  database_name      = var.database_name
+  master_username    = var.master_username
+
+  manage_master_user_password   = true
+  master_user_secret_kms_key_id = var.kms_key_arn
+
+  db_subnet_group_name            = aws_db_subnet_group.this.name
+  vpc_security_group_ids          = var.security_group_ids
+  db_cluster_parameter_group_name = aws_rds_cluster_parameter_group.this.name
+
+  storage_encrypted = true
+  kms_key_id        = var.kms_key_arn
+
+  iam_database_authentication_enabled = true
+  enabled_cloudwatch_logs_exports     = var.log_exports
+
+  backup_retention_period   = var.backup_retention_days
+  preferred_backup_window   = var.preferred_backup_window
+  copy_tags_to_snapshot     = true
+  deletion_protection       = var.deletion_protection
+  skip_final_snapshot       = var.skip_final_snapshot
+  final_snapshot_identifier = var.skip_final_snapshot ? null : "${var.name}-final"
+
+  tags = var.tags
+}
+
+################################################################################
+# Instances: a writer and var.reader_count readers
+################################################################################
+
+data "aws_iam_policy_document" "monitoring_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  count = var.monitoring_interval > 0 ? 1 : 0
+
+  name               = "${var.name}-rds-monitoring"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  count = var.monitoring_interval > 0 ? 1 : 0
+
+  role       = aws_iam_role.monitoring[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+resource "aws_rds_cluster_instance" "this" {
+  count = 1 + var.reader_count
+
+  identifier              = "${var.name}-${count.index == 0 ? "writer" : "reader-${count.index}"}"
+  cluster_identifier      = aws_rds_cluster.this.id
+  engine                  = aws_rds_cluster.this.engine
+  engine_version          = aws_rds_cluster.this.engine_version
+  instance_class          = var.instance_class
+  db_parameter_group_name = aws_db_parameter_group.this.name
+  promotion_tier          = count.index
+
+  publicly_accessible        = false
+  auto_minor_version_upgrade = true
+
+  performance_insights_enabled    = true
+  performance_insights_kms_key_id = var.kms_key_arn
+
+  monitoring_interval = var.monitoring_interval
+  monitoring_role_arn = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
+
+  tags = var.tags
+}
+
+################################################################################
+# Alarms
+################################################################################
+
+resource "aws_cloudwatch_metric_alarm" "cpu" {
+  count = var.alarm_topic_arn == null ? 0 : 1
+
+  alarm_name          = "${var.name}-aurora-cpu"
+  alarm_description   = "Aurora writer CPU above ${var.cpu_alarm_percent}% for 10 minutes"
+  namespace           = "AWS/RDS"
+  metric_name         = "CPUUtilization"
+  dimensions          = { DBClusterIdentifier = aws_rds_cluster.this.id, Role = "WRITER" }
+  statistic           = "Average"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = var.cpu_alarm_percent
+  comparison_operator = "GreaterThanThreshold"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "replica_lag" {
+  count = var.alarm_topic_arn == null || var.reader_count == 0 ? 0 : 1
+
+  alarm_name          = "${var.name}-aurora-replica-lag"
+  alarm_description   = "Aurora replica lag above ${var.replica_lag_alarm_ms} ms"
+  namespace           = "AWS/RDS"
+  metric_name         = "AuroraReplicaLagMaximum"
+  dimensions          = { DBClusterIdentifier = aws_rds_cluster.this.id }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = var.replica_lag_alarm_ms
+  comparison_operator = "GreaterThanThreshold"
+  alarm_actions       = [var.alarm_topic_arn]
+  ok_actions          = [var.alarm_topic_arn]
+
+  tags = var.tags
+}

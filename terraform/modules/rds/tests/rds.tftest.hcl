@@ -1,0 +1,107 @@
+mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+}
+
+variables {
+  name               = "mig-test"
+  subnet_ids         = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+  security_group_ids = ["sg-0aaaaaaaaaaaaaaaa"]
+  kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555"
+  alarm_topic_arn    = "arn:aws:sns:eu-west-1:111122223333:alarms"
+}
+
+run "secure_defaults" {
+  command = plan
+
+  assert {
+    condition     = aws_rds_cluster.this.storage_encrypted && aws_rds_cluster.this.kms_key_id == var.kms_key_arn
+    error_message = "storage must be encrypted with the customer key"
+  }
+  assert {
+    condition     = aws_rds_cluster.this.deletion_protection && !aws_rds_cluster.this.skip_final_snapshot
+    error_message = "deletion protection and a final snapshot are on by default"
+  }
+  assert {
+    condition     = aws_rds_cluster.this.manage_master_user_password && aws_rds_cluster.this.master_password == null
+    error_message = "the master password is managed by Secrets Manager, never in state"
+  }
+  assert {
+    condition     = aws_rds_cluster.this.iam_database_authentication_enabled
+    error_message = "IAM database authentication must be on"
+  }
+  assert {
+    condition     = toset(aws_rds_cluster.this.enabled_cloudwatch_logs_exports) == toset(["audit", "error", "slowquery"])
+    error_message = "audit, error and slowquery logs are exported"
+  }
+  assert {
+    condition     = aws_rds_cluster.this.backup_retention_period == 14
+    error_message = "backups are kept 14 days by default"
+  }
+  assert {
+    condition     = length(aws_rds_cluster_instance.this) == 2 && alltrue([for i in aws_rds_cluster_instance.this : !i.publicly_accessible && i.performance_insights_enabled])
+    error_message = "a writer and one reader, private, with Performance Insights"
+  }
+  assert {
+    condition = alltrue([for p in ["binlog_format=ROW", "require_secure_transport=ON", "character_set_server=utf8mb4", "time_zone=UTC"] :
+    contains([for q in aws_rds_cluster_parameter_group.this.parameter : "${q.name}=${q.value}"], p)])
+    error_message = "row binlog, TLS only, utf8mb4 and UTC in the cluster parameter group"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.cpu) == 1 && length(aws_cloudwatch_metric_alarm.replica_lag) == 1
+    error_message = "CPU and replica-lag alarms go to the topic"
+  }
+}
+
+run "an_environment_may_turn_protection_off" {
+  command = plan
+  variables {
+    deletion_protection = false
+    skip_final_snapshot = true
+    reader_count        = 0
+  }
+  assert {
+    condition     = !aws_rds_cluster.this.deletion_protection && aws_rds_cluster.this.final_snapshot_identifier == null
+    error_message = "protection off only when the environment says so"
+  }
+  assert {
+    condition     = length(aws_rds_cluster_instance.this) == 1 && length(aws_cloudwatch_metric_alarm.replica_lag) == 0
+    error_message = "writer only, so no replica-lag alarm"
+  }
+}
+
+run "aurora_mysql_2_is_refused" {
+  command = plan
+  variables {
+    engine_version = "5.7.mysql_aurora.2.11.2"
+  }
+  expect_failures = [var.engine_version]
+}
+
+run "too_many_readers_are_refused" {
+  command = plan
+  variables {
+    reader_count = 16
+  }
+  expect_failures = [var.reader_count]
+}
+
+run "no_backups_is_refused" {
+  command = plan
+  variables {
+    backup_retention_days = 0
+  }
+  expect_failures = [var.backup_retention_days]
+}
+
+run "one_subnet_is_refused" {
+  command = plan
+  variables {
+    subnet_ids = ["subnet-0aaaaaaaaaaaaaaaa"]
+  }
+  expect_failures = [var.subnet_ids]
+}
