@@ -15,8 +15,14 @@ $(BIN)/dbmigrate: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/dbmigrate
+install: $(BIN)/dbmigrate .venv-checkov/bin/checkov
 	@mkdir -p $(DAGSTER_HOME)
+
+# checkov lives in its own virtualenv: its pins would fight Dagster's.
+.venv-checkov/bin/checkov:
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install -q --upgrade pip
+	.venv-checkov/bin/pip install -q 'checkov>=3.2,<4'
 
 # Local source ("on-prem") and target ("Aurora") servers; `make down` removes them.
 up: install
@@ -48,9 +54,10 @@ demo-report:
 
 lint: install
 	$(BIN)/ruff check .
+	terraform fmt -check -recursive terraform
 
 test: lint
 	$(BIN)/pytest
 
 clean: down
-	rm -rf $(VENV) .dbmigrate $(DAGSTER_HOME)
+	rm -rf $(VENV) .venv-checkov .dbmigrate $(DAGSTER_HOME)

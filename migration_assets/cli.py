@@ -250,6 +250,14 @@ def cmd_dms_mappings(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aws_env(args: argparse.Namespace) -> int:
+    from migration_assets.lib.terraform_outputs import export_lines
+
+    text = sys.stdin.read() if args.outputs == "-" else Path(args.outputs).read_text()
+    print("\n".join(export_lines(text)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dbmigrate",
@@ -308,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
     mappings.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
     mappings.add_argument("--output", default=DEFAULT_MAPPINGS, help=f"default {DEFAULT_MAPPINGS}")
     mappings.set_defaults(func=cmd_dms_mappings)
+
+    aws = sub.add_parser("aws-env", help="AURORA_DB_* export lines from `terraform output -json`")
+    aws.add_argument("outputs", help="file with the JSON, or - for standard input")
+    aws.set_defaults(func=cmd_aws_env)
 
     schema = sub.add_parser("schema", help="Flyway-compatible versioned schema migrations")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)

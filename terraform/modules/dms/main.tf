@@ -98,7 +98,7 @@ locals {
   instance_dimensions = {
     ReplicationInstanceIdentifier = aws_dms_replication_instance.this.replication_instance_id
   }
-  alarms = var.alarm_topic_arn == null ? {} : {
+  alarms = !var.create_alarms ? {} : {
     cdc-latency-source = { metric = "CDCLatencySource", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, text = "CDC latency reading the source" }
     cdc-latency-target = { metric = "CDCLatencyTarget", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, text = "CDC latency applying to Aurora" }
     cpu                = { metric = "CPUUtilization", threshold = 85, op = "GreaterThanThreshold", dims = local.instance_dimensions, text = "replication instance CPU" }
@@ -119,8 +119,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   evaluation_periods  = 5
   threshold           = each.value.threshold
   comparison_operator = each.value.op
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
+  alarm_actions       = compact([var.alarm_topic_arn])
+  ok_actions          = compact([var.alarm_topic_arn])
 
   tags = var.tags
 }

@@ -126,8 +126,15 @@ variable "task_settings_json" {
   }
 }
 
+variable "create_alarms" {
+  description = "Create the CloudWatch alarms (they notify alarm_topic_arn)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "alarm_topic_arn" {
-  description = "SNS topic for the CDC latency and instance alarms (null: no alarms)."
+  description = "SNS topic for the CDC latency and instance alarms (known only after apply is fine: create_alarms decides)."
   type        = string
   default     = null
 }

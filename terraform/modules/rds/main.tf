@@ -72,6 +72,8 @@ resource "aws_db_parameter_group" "this" {
 ################################################################################
 
 resource "aws_rds_cluster" "this" {
+  #checkov:skip=CKV_AWS_326:Backtrack rewinds the cluster in place, which would silently desynchronize the binlog that feeds reverse replication; recovery is point-in-time restore from backups.
+  #checkov:skip=CKV2_AWS_8:Automated backups with point-in-time recovery are configured here (backup_retention_days); an AWS Backup plan is an organisation-level policy outside this module.
   cluster_identifier = var.name
   engine             = "aurora-mysql"
   engine_version     = var.engine_version
@@ -130,19 +132,27 @@ resource "aws_iam_role_policy_attachment" "monitoring" {
   policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 }
 
-resource "aws_rds_cluster_instance" "this" {
-  count = 1 + var.reader_count
+locals {
+  instance_settings = {
+    instance_class             = var.instance_class
+    publicly_accessible        = false
+    auto_minor_version_upgrade = true
+  }
+}
 
-  identifier              = "${var.name}-${count.index == 0 ? "writer" : "reader-${count.index}"}"
+# The writer is created first and on its own: Aurora makes the first instance that becomes
+# available the writer, so readers created alongside it could take that role by chance.
+resource "aws_rds_cluster_instance" "writer" {
+  identifier              = "${var.name}-writer"
   cluster_identifier      = aws_rds_cluster.this.id
   engine                  = aws_rds_cluster.this.engine
   engine_version          = aws_rds_cluster.this.engine_version
-  instance_class          = var.instance_class
+  instance_class          = local.instance_settings.instance_class
   db_parameter_group_name = aws_db_parameter_group.this.name
-  promotion_tier          = count.index
+  promotion_tier          = 0
 
-  publicly_accessible        = false
-  auto_minor_version_upgrade = true
+  publicly_accessible        = local.instance_settings.publicly_accessible
+  auto_minor_version_upgrade = local.instance_settings.auto_minor_version_upgrade
 
   performance_insights_enabled    = true
   performance_insights_kms_key_id = var.kms_key_arn
@@ -153,12 +163,37 @@ resource "aws_rds_cluster_instance" "this" {
   tags = var.tags
 }
 
+resource "aws_rds_cluster_instance" "reader" {
+  count = var.reader_count
+
+  identifier              = "${var.name}-reader-${count.index + 1}"
+  cluster_identifier      = aws_rds_cluster.this.id
+  engine                  = aws_rds_cluster.this.engine
+  engine_version          = aws_rds_cluster.this.engine_version
+  instance_class          = local.instance_settings.instance_class
+  db_parameter_group_name = aws_db_parameter_group.this.name
+  promotion_tier          = count.index + 1
+
+  publicly_accessible        = local.instance_settings.publicly_accessible
+  auto_minor_version_upgrade = local.instance_settings.auto_minor_version_upgrade
+
+  performance_insights_enabled    = true
+  performance_insights_kms_key_id = var.kms_key_arn
+
+  monitoring_interval = var.monitoring_interval
+  monitoring_role_arn = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
+
+  tags = var.tags
+
+  depends_on = [aws_rds_cluster_instance.writer]
+}
+
 ################################################################################
 # Alarms
 ################################################################################
 
 resource "aws_cloudwatch_metric_alarm" "cpu" {
-  count = var.alarm_topic_arn == null ? 0 : 1
+  count = var.create_alarms ? 1 : 0
 
   alarm_name          = "${var.name}-aurora-cpu"
   alarm_description   = "Aurora writer CPU above ${var.cpu_alarm_percent}% for 10 minutes"
@@ -170,14 +205,14 @@ resource "aws_cloudwatch_metric_alarm" "cpu" {
   evaluation_periods  = 2
   threshold           = var.cpu_alarm_percent
   comparison_operator = "GreaterThanThreshold"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
+  alarm_actions       = compact([var.alarm_topic_arn])
+  ok_actions          = compact([var.alarm_topic_arn])
 
   tags = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "replica_lag" {
-  count = var.alarm_topic_arn == null || var.reader_count == 0 ? 0 : 1
+  count = var.create_alarms && var.reader_count > 0 ? 1 : 0
 
   alarm_name          = "${var.name}-aurora-replica-lag"
   alarm_description   = "Aurora replica lag above ${var.replica_lag_alarm_ms} ms"
@@ -189,8 +224,8 @@ resource "aws_cloudwatch_metric_alarm" "replica_lag" {
   evaluation_periods  = 5
   threshold           = var.replica_lag_alarm_ms
   comparison_operator = "GreaterThanThreshold"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
+  alarm_actions       = compact([var.alarm_topic_arn])
+  ok_actions          = compact([var.alarm_topic_arn])
 
   tags = var.tags
 }

@@ -45,5 +45,5 @@ output "master_user_secret_arn" {
 
 output "instance_ids" {
   description = "Writer first, then readers."
-  value       = try(aws_rds_cluster_instance.this[*].id, [])
+  value       = concat([aws_rds_cluster_instance.writer.id], aws_rds_cluster_instance.reader[*].id)
 }

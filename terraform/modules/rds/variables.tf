@@ -151,8 +151,15 @@ variable "monitoring_interval" {
   }
 }
 
+variable "create_alarms" {
+  description = "Create the CloudWatch alarms (they notify alarm_topic_arn)."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "alarm_topic_arn" {
-  description = "SNS topic for the CPU and replica-lag alarms (null: no alarms)."
+  description = "SNS topic for the CPU and replica-lag alarms (known only after apply is fine: create_alarms decides)."
   type        = string
   default     = null
 }

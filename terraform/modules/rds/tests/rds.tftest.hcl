@@ -43,7 +43,7 @@ run "secure_defaults" {
     error_message = "backups are kept 14 days by default"
   }
   assert {
-    condition     = length(aws_rds_cluster_instance.this) == 2 && alltrue([for i in aws_rds_cluster_instance.this : !i.publicly_accessible && i.performance_insights_enabled])
+    condition     = length(aws_rds_cluster_instance.reader) == 1 && alltrue([for i in concat([aws_rds_cluster_instance.writer], aws_rds_cluster_instance.reader) : !i.publicly_accessible && i.performance_insights_enabled])
     error_message = "a writer and one reader, private, with Performance Insights"
   }
   assert {
@@ -69,7 +69,7 @@ run "an_environment_may_turn_protection_off" {
     error_message = "protection off only when the environment says so"
   }
   assert {
-    condition     = length(aws_rds_cluster_instance.this) == 1 && length(aws_cloudwatch_metric_alarm.replica_lag) == 0
+    condition     = length(aws_rds_cluster_instance.reader) == 0 && length(aws_cloudwatch_metric_alarm.replica_lag) == 0
     error_message = "writer only, so no replica-lag alarm"
   }
 }
