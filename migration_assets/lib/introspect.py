@@ -20,7 +20,7 @@ from migration_assets.lib.errors import MigrationError
 EXCLUDED = ("flyway_schema_history",)
 EXCLUDED_PREFIX = "_dbmigrate"
 _GENERATED = re.compile(r"\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b", re.IGNORECASE)
-MIN_ROWS_PER_BATCH = 1000
+MIN_ROWS_PER_BATCH = 10_000  # a smaller batch costs more in overhead than it saves in re-run time
 
 
 def _rows(conn: Connection, sql: str, args: tuple = ()) -> list[tuple]:

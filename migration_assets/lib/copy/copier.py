@@ -16,6 +16,7 @@ carried by CDC); a table without a key is copied whole from one consistent snaps
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -88,6 +89,27 @@ def open_target(settings: DbSettings) -> Connection:
     return conn
 
 
+class Session:
+    """A source and a target connection set up for loading, reused batch after batch by one
+    worker thread (opening them per batch cost more than small batches took to copy)."""
+
+    def __init__(self, source: DbSettings, target: DbSettings) -> None:
+        self.src, self.max_packet = open_source(source)
+        try:
+            self.tgt = open_target(target)
+        except BaseException:
+            self.src.close()
+            raise
+        self.closed = False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            for conn in (self.src, self.tgt):
+                with contextlib.suppress(Exception):
+                    conn.close()
+
+
 @dataclass
 class TableCopier:
     """Copies batches of one table; one instance per worker thread (connections are not shared)."""
@@ -120,14 +142,16 @@ class TableCopier:
         self._index = f" FORCE INDEX ({quote(self.table.key_index)})" if self.table.key_index else ""
 
     # -- one batch -----------------------------------------------------------------------
-    def copy(self, batch: Batch) -> BatchStats:
+    def copy(self, batch: Batch, session: Session | None = None) -> BatchStats:
+        """Copy one batch, on ``session``'s connections (kept open) or on new ones."""
         started = time.monotonic()
         where = f"table {self.table.name}, batch {batch.key}"
         if batch.empty:
             return BatchStats(self.table.name, batch.key, 0, 0, 0, 0.0, 0, "(no rows: past the last batch)")
+        own = session is None
         try:
-            src, max_packet = open_source(self.source)
-            tgt = open_target(self.target)
+            session = session or Session(self.source, self.target)
+            src, max_packet, tgt = session.src, session.max_packet, session.tgt
         except pymysql.err.MySQLError as exc:
             raise MigrationError(f"{where}: {describe_error(exc, self.source)}") from exc
         fd, tmp_name = tempfile.mkstemp(prefix="dbmigrate-", suffix=".tsv", dir=self.workdir)
@@ -144,11 +168,15 @@ class TableCopier:
                 total_bytes += len(chunk)
                 chunks += 1
         except pymysql.err.MySQLError as exc:
+            session.close()  # a failed connection is not reused
             raise MigrationError(f"{where}: {describe_error(exc, self.target)}") from exc
+        except BaseException:
+            session.close()
+            raise
         finally:
             tmp.unlink(missing_ok=True)
-            src.close()
-            tgt.close()
+            if own:
+                session.close()
         described = batch.range.describe() if batch.range else "(whole table)"
         return BatchStats(self.table.name, batch.key, rows, total_bytes, deleted,
                           time.monotonic() - started, chunks, described)

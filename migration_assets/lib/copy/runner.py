@@ -18,16 +18,18 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pymysql
+
 from migration_assets.lib.catalog import Catalog, Table
-from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.copy import preflight, triggers
-from migration_assets.lib.copy.copier import BatchStats, TableCopier
+from migration_assets.lib.copy.copier import BatchStats, Session, TableCopier
 from migration_assets.lib.copy.ranges import Batch, batches_for
 from migration_assets.lib.copy.validation import ChunkValidator
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.report import ReportRow, checksum_status
-from migration_assets.lib.verify.checksums import RangeResult, TableVerification, verify_table
+from migration_assets.lib.verify.checksums import RangeResult, TableVerification, compare, range_sums
 
 DEFAULT_WORKERS = 4
 PROGRESS_EVERY_S = 2.0  # a progress line per table at most this often (each is an event in Dagster)
@@ -135,12 +137,35 @@ class FullLoad:
                                                 self.log, self.workdir)
             return cache[table.name]
 
+        sessions: list[Session] = []
+
+        def session_for_thread() -> Session:
+            session = getattr(local, "session", None)
+            if session is None or session.closed:
+                session = local.session = Session(self.source, self.target)
+                sessions.append(session)
+            return session
+
         def copy_and_verify(batch: Batch) -> tuple[BatchStats, TableVerification]:
-            # Verified right after it is copied, in the worker: verification overlaps the
-            # copying of other batches instead of queueing behind the biggest table.
+            # Verified right after it is copied, in the worker and on its connections:
+            # verification overlaps the copying of other batches.
             table = by_name[batch.table]
-            stats = copier_for(table).copy(batch)
-            return stats, verify_table(self.source, self.target, table, [batch])
+            try:
+                session = session_for_thread()
+            except pymysql.err.MySQLError as exc:
+                raise MigrationError(f"table {batch.table}, batch {batch.key}: "
+                                     f"{describe_error(exc, self.source)}") from exc
+            stats = copier_for(table).copy(batch, session)
+            started = time.monotonic()
+            try:
+                src = range_sums(session.src, table, [batch])
+                tgt = range_sums(session.tgt, table, [batch])
+                session.tgt.commit()
+            except pymysql.err.MySQLError as exc:
+                session.close()
+                raise MigrationError(f"verifying table {batch.table}, batch {batch.key}: "
+                                     f"{describe_error(exc, self.target)}") from exc
+            return stats, compare(table, [batch], src, tgt, time.monotonic() - started)
 
         order = sorted(tables, key=lambda t: -t.rows_estimate)
         remaining = {t.name: len([b for b in plan[t.name] if not b.empty]) for t in tables}
@@ -195,6 +220,8 @@ class FullLoad:
                     finished.add(batch.table)
                     yield self._finish(by_name[batch.table], checked_ranges[batch.table], result,
                                        started[batch.table], verify_seconds[batch.table])
+        for session in sessions:
+            session.close()
 
     def _finish(self, table: Table, ranges: list[RangeResult], result: TableResult,
                 started: float, verify_seconds: float = 0.0) -> TableResult:

@@ -78,29 +78,40 @@ def _session(conn: Connection) -> None:
         cur.execute("SET SESSION sql_mode = ''")
 
 
-def _range_sums(settings: DbSettings, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
+def range_sums(conn: Connection, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
+    """(rows, hash) per batch, computed by the server ``conn`` is connected to."""
     cols = [(c.name, c.data_type) for c in table.copy_columns]
     h = row_hash_expr(cols)
-    try:
-        conn = open_connection(settings)
-    except MigrationError:
-        raise
+    out = []
+    with conn.cursor() as cur:
+        for batch in batches:
+            pred, params = range_predicate(table.key, batch.range) if table.key else ("1=1", [])
+            cur.execute(
+                f"SELECT COUNT(*), LPAD(HEX(COALESCE(BIT_XOR({h}), 0)), 16, '0') "
+                f"FROM {quote(table.name)} WHERE {pred}", params)
+            count, digest = cur.fetchone()
+            out.append((int(count), str(digest).lower()))
+    return out
+
+
+def _range_sums(settings: DbSettings, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
+    conn = open_connection(settings)
     try:
         _session(conn)
-        out = []
-        with conn.cursor() as cur:
-            for batch in batches:
-                pred, params = range_predicate(table.key, batch.range) if table.key else ("1=1", [])
-                cur.execute(
-                    f"SELECT COUNT(*), LPAD(HEX(COALESCE(BIT_XOR({h}), 0)), 16, '0') "
-                    f"FROM {quote(table.name)} WHERE {pred}", params)
-                count, digest = cur.fetchone()
-                out.append((int(count), str(digest).lower()))
-        return out
+        return range_sums(conn, table, batches)
     except pymysql.err.MySQLError as exc:
         raise MigrationError(f"verifying table {table.name}: {describe_error(exc, settings)}") from exc
     finally:
         conn.close()
+
+
+def compare(table: Table, batches: list[Batch], src: list[tuple[int, str]],
+            tgt: list[tuple[int, str]], seconds: float) -> TableVerification:
+    ranges = tuple(
+        RangeResult(b.key, b.range.describe() if b.range else "(whole table)", s[0], t[0], s[1], t[1])
+        for b, s, t in zip(batches, src, tgt, strict=True)
+    )
+    return TableVerification(table.name, ranges, seconds)
 
 
 def verify_table(source: DbSettings, target: DbSettings, table: Table,
@@ -112,8 +123,4 @@ def verify_table(source: DbSettings, target: DbSettings, table: Table,
         src_f = pool.submit(_range_sums, source, table, todo)
         tgt_f = pool.submit(_range_sums, target, table, todo)
         src, tgt = src_f.result(), tgt_f.result()
-    ranges = tuple(
-        RangeResult(b.key, b.range.describe() if b.range else "(whole table)", s[0], t[0], s[1], t[1])
-        for b, s, t in zip(todo, src, tgt, strict=True)
-    )
-    return TableVerification(table.name, ranges, time.monotonic() - started)
+    return compare(table, todo, src, tgt, time.monotonic() - started)
