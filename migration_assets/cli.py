@@ -98,11 +98,15 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 # -- schema ------------------------------------------------------------------------------------
+def _settings(args: argparse.Namespace) -> DbSettings:
+    """The server named by ``--db``."""
+    return source_settings_from_env() if args.db == "source" else target_settings_from_env()
+
+
 def _engine(args: argparse.Namespace):  # noqa: ANN202 - FlywayEngine, imported lazily
     from migration_assets.lib.flyway.engine import FlywayEngine
 
-    settings = source_settings_from_env() if args.db == "source" else target_settings_from_env()
-    return FlywayEngine(settings=settings, location=resolve_location(args.locations),
+    return FlywayEngine(settings=_settings(args), location=resolve_location(args.locations),
                         table=args.table, log=_log)
 
 
@@ -150,7 +154,7 @@ def cmd_schema_capture(args: argparse.Namespace) -> int:
     from migration_assets.lib.capture.schema_capture import capture, render
     from migration_assets.lib.flyway.files import discover, parse_name
 
-    settings = source_settings_from_env() if args.db == "source" else target_settings_from_env()
+    settings = _settings(args)
     out_dir = Path(args.output_dir) if args.output_dir else resolve_location(args.locations)
     out_dir.mkdir(parents=True, exist_ok=True)
     existing = [m for m in discover(out_dir) if m.version is not None]

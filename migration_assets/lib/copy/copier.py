@@ -21,7 +21,6 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,8 +117,6 @@ class TableCopier:
     source: DbSettings
     target: DbSettings
     validator: ChunkValidator | None = None
-    log: Callable[[str], None] = lambda _m: None
-    workdir: Path | None = None
 
     def __post_init__(self) -> None:
         cols = [(c.name, c.data_type) for c in self.table.copy_columns]
@@ -154,7 +151,7 @@ class TableCopier:
             src, max_packet, tgt = session.src, session.max_packet, session.tgt
         except pymysql.err.MySQLError as exc:
             raise MigrationError(f"{where}: {describe_error(exc, self.source)}") from exc
-        fd, tmp_name = tempfile.mkstemp(prefix="dbmigrate-", suffix=".tsv", dir=self.workdir)
+        fd, tmp_name = tempfile.mkstemp(prefix="dbmigrate-", suffix=".tsv")
         os.close(fd)
         tmp = Path(tmp_name)
         try:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pymysql
 
@@ -99,16 +98,16 @@ class FullLoad:
     workers: int = DEFAULT_WORKERS
     validate: bool = True
     log: Callable[[str], None] = lambda _m: None
-    on_batch: Callable[[BatchStats], None] = lambda _b: None
-    workdir: Path | None = None
 
     def run(self, tables: list[Table], partition_keys: list[str]) -> Iterator[TableResult]:
         if not tables:
             return
         checked = preflight.check(self.catalog, tables, self.source, self.target)
         wanted = set(partition_keys)
+        # Only batches with work: partitions past a table's last batch hold no rows.
         plan: dict[str, list[Batch]] = {
-            t.name: [b for b in batches_for(t, self.catalog.batches) if b.key in wanted]
+            t.name: [b for b in batches_for(t, self.catalog.batches)
+                     if b.key in wanted and not b.empty]
             for t in tables
         }
         by_name = {t.name: t for t in tables}
@@ -133,8 +132,7 @@ class FullLoad:
             if table.name not in cache:
                 validator = (ChunkValidator(table, checked.target_columns[table.name])
                              if self.validate else None)
-                cache[table.name] = TableCopier(table, self.source, self.target, validator,
-                                                self.log, self.workdir)
+                cache[table.name] = TableCopier(table, self.source, self.target, validator)
             return cache[table.name]
 
         sessions: list[Session] = []
@@ -168,8 +166,7 @@ class FullLoad:
             return stats, compare(table, [batch], src, tgt, time.monotonic() - started)
 
         order = sorted(tables, key=lambda t: -t.rows_estimate)
-        remaining = {t.name: len([b for b in plan[t.name] if not b.empty]) for t in tables}
-        done_batches = {t.name: 0 for t in tables}
+        remaining = {t.name: len(plan[t.name]) for t in tables}
         futures: dict[Future[tuple[BatchStats, TableVerification]], Batch] = {}
         checked_ranges: dict[str, list[RangeResult]] = {t.name: [] for t in tables}
         verify_seconds: dict[str, float] = {t.name: 0.0 for t in tables}
@@ -177,7 +174,7 @@ class FullLoad:
         with ThreadPoolExecutor(max_workers=max(1, self.workers),
                                 thread_name_prefix="dbmigrate-copy") as pool:
             # Interleave tables so every table makes progress while the big ones run.
-            queues = [[b for b in plan[t.name] if not b.empty] for t in order]
+            queues = [list(plan[t.name]) for t in order]
             while any(queues):
                 for q in queues:
                     if q:
@@ -207,15 +204,12 @@ class FullLoad:
                 remaining[batch.table] -= 1
                 if stats is not None:
                     result.batches.append(stats)
-                    done_batches[batch.table] += 1
-                    total = len([b for b in plan[batch.table] if not b.empty])
                     if time.monotonic() - last_log[batch.table] >= PROGRESS_EVERY_S:
                         last_log[batch.table] = time.monotonic()
                         self.log(f"{batch.table}: batch {batch.key} {stats.rows:,} rows, "
                                  f"{stats.bytes / 1e6:.1f} MB in {stats.seconds:.2f}s "
                                  f"({stats.rows_per_second:,.0f} rows/s); "
-                                 f"{done_batches[batch.table]}/{total} batches done")
-                    self.on_batch(stats)
+                                 f"{len(result.batches)}/{len(plan[batch.table])} batches done")
                 if remaining[batch.table] == 0 and batch.table not in finished:
                     finished.add(batch.table)
                     yield self._finish(by_name[batch.table], checked_ranges[batch.table], result,
