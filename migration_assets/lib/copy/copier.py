@@ -10,8 +10,9 @@ Guarantees:
 - a chunk is written in its own transaction and rolled back if the server reports any
   warning (``LOAD DATA LOCAL`` turns errors into warnings), so truncated or converted values
   are never reported as copied.
-Caveats: the source is read without a snapshot across chunks (changes during the load are
-carried by CDC); a table without a key is copied whole from one consistent snapshot.
+The source connection a batch reads from is inside the load's one consistent snapshot (see
+``lib/cdc/snapshot``), so every chunk of every batch is as of the same binlog position, and
+changes made after it are carried by the change stream. A table without a key is copied whole.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pymysql
 from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Table
-from migration_assets.lib.connection import DbSettings, describe_error, open_connection
+from migration_assets.lib.connection import DbSettings, connect, describe_error, open_connection
 from migration_assets.lib.copy.ranges import Batch, KeyRange, range_predicate
 from migration_assets.lib.copy.validation import ChunkValidator, field_of_line, key_of_line
 from migration_assets.lib.dialects.mysql import LOAD_SQL_MODE, load_expr, quote, row_text_expr
@@ -73,13 +74,10 @@ def target_session(conn: Connection) -> None:
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
 
-def open_source(settings: DbSettings) -> tuple[Connection, int]:
-    conn = open_connection(settings)
-    with conn.cursor() as cur:
+def source_max_packet(settings: DbSettings) -> int:
+    with connect(settings) as conn, conn.cursor() as cur:
         cur.execute("SELECT @@max_allowed_packet")
-        max_packet = int(cur.fetchone()[0])
-    source_session(conn, max_packet)
-    return conn, max_packet
+        return int(cur.fetchone()[0])
 
 
 def open_target(settings: DbSettings) -> Connection:
@@ -89,24 +87,20 @@ def open_target(settings: DbSettings) -> Connection:
 
 
 class Session:
-    """A source and a target connection set up for loading, reused batch after batch by one
-    worker thread (opening them per batch cost more than small batches took to copy)."""
+    """A source reader inside the load's snapshot and a target connection set up for loading,
+    reused batch after batch by one worker thread. The reader belongs to the snapshot (it is
+    closed with it); the target connection belongs to the session."""
 
-    def __init__(self, source: DbSettings, target: DbSettings) -> None:
-        self.src, self.max_packet = open_source(source)
-        try:
-            self.tgt = open_target(target)
-        except BaseException:
-            self.src.close()
-            raise
+    def __init__(self, reader: Any, max_packet: int, target: DbSettings) -> None:
+        self.src, self.max_packet = reader, max_packet
+        self.tgt = open_target(target)
         self.closed = False
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            for conn in (self.src, self.tgt):
-                with contextlib.suppress(Exception):
-                    conn.close()
+            with contextlib.suppress(Exception):
+                self.tgt.close()
 
 
 @dataclass
@@ -139,18 +133,13 @@ class TableCopier:
         self._index = f" FORCE INDEX ({quote(self.table.key_index)})" if self.table.key_index else ""
 
     # -- one batch -----------------------------------------------------------------------
-    def copy(self, batch: Batch, session: Session | None = None) -> BatchStats:
-        """Copy one batch, on ``session``'s connections (kept open) or on new ones."""
+    def copy(self, batch: Batch, session: Session) -> BatchStats:
+        """Copy one batch on ``session``'s connections (kept open for the next batch)."""
         started = time.monotonic()
         where = f"table {self.table.name}, batch {batch.key}"
         if batch.empty:
             return BatchStats(self.table.name, batch.key, 0, 0, 0, 0.0, 0, "(no rows: past the last batch)")
-        own = session is None
-        try:
-            session = session or Session(self.source, self.target)
-            src, max_packet, tgt = session.src, session.max_packet, session.tgt
-        except pymysql.err.MySQLError as exc:
-            raise MigrationError(f"{where}: {describe_error(exc, self.source)}") from exc
+        src, max_packet, tgt = session.src, session.max_packet, session.tgt
         fd, tmp_name = tempfile.mkstemp(prefix="dbmigrate-", suffix=".tsv")
         os.close(fd)
         tmp = Path(tmp_name)
@@ -172,8 +161,6 @@ class TableCopier:
             raise
         finally:
             tmp.unlink(missing_ok=True)
-            if own:
-                session.close()
         described = batch.range.describe() if batch.range else "(whole table)"
         return BatchStats(self.table.name, batch.key, rows, total_bytes, deleted,
                           time.monotonic() - started, chunks, described)
@@ -242,27 +229,21 @@ class TableCopier:
             lower = nxt
 
     def _snapshot_chunks(self, src: Connection, max_packet: int, where: str):
-        """Keyless table: LIMIT/OFFSET pages inside one consistent snapshot."""
-        with src.cursor() as cur:
-            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        """Keyless table: LIMIT/OFFSET pages, stable because the reader is inside the snapshot."""
         offset, rows_per_chunk = 0, FIRST_CHUNK_ROWS
         budget = min(TARGET_CHUNK_BYTES, max_packet // 2)
-        try:
-            while True:
-                data, count = self._fetch(src, "1=1", [], f" LIMIT {rows_per_chunk} OFFSET {offset}")
-                if count < 0:
-                    if rows_per_chunk <= 1:
-                        raise MigrationError(f"{where}: a row is larger than max_allowed_packet")
-                    rows_per_chunk //= 2
-                    continue
-                if count == 0:
-                    return
-                yield data, count
-                offset += count
-                rows_per_chunk = max(100, min(MAX_CHUNK_ROWS, budget // max(1, len(data) // count)))
-        finally:
-            src.rollback()
+        while True:
+            data, count = self._fetch(src, "1=1", [], f" LIMIT {rows_per_chunk} OFFSET {offset}")
+            if count < 0:
+                if rows_per_chunk <= 1:
+                    raise MigrationError(f"{where}: a row is larger than max_allowed_packet")
+                rows_per_chunk //= 2
+                continue
+            if count == 0:
+                return
+            yield data, count
+            offset += count
+            rows_per_chunk = max(100, min(MAX_CHUNK_ROWS, budget // max(1, len(data) // count)))
 
     # -- writing ---------------------------------------------------------------------------
     def _write(self, tgt: Connection, chunk: bytes, count: int, tmp: Path, where: str) -> None:

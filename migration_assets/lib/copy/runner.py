@@ -1,5 +1,10 @@
 """Runs a full load of many tables' batches through one pool of worker threads.
 
+Every batch is read inside one consistent snapshot of the source (``lib/cdc/snapshot``), whose
+binlog position is recorded on the target together with the batches copied from it
+(``lib/cdc/state``): change capture starts exactly there. A load is refused while a change
+stream is applying to the target (a batch copied then would race with it).
+
 Biggest tables start first so the pool stays busy to the end; each worker owns its own
 connections. Around each table: its target triggers are suspended before its first batch and
 restored after its last (see ``triggers``), the AUTO_INCREMENT counter is set to the source's,
@@ -20,9 +25,18 @@ from dataclasses import dataclass, field
 import pymysql
 
 from migration_assets.lib.catalog import Catalog, Table
+from migration_assets.lib.cdc import snapshot as snap_mod
+from migration_assets.lib.cdc import state
+from migration_assets.lib.cdc.position import Snapshot
 from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.copy import preflight, triggers
-from migration_assets.lib.copy.copier import BatchStats, Session, TableCopier
+from migration_assets.lib.copy.copier import (
+    BatchStats,
+    Session,
+    TableCopier,
+    source_max_packet,
+    source_session,
+)
 from migration_assets.lib.copy.ranges import Batch, batches_for
 from migration_assets.lib.copy.validation import ChunkValidator
 from migration_assets.lib.dialects.mysql import quote
@@ -97,12 +111,38 @@ class FullLoad:
     target: DbSettings
     workers: int = DEFAULT_WORKERS
     validate: bool = True
+    strategy: snap_mod.Strategy = snap_mod.Strategy.AUTO
     log: Callable[[str], None] = lambda _m: None
+    on_snapshot: Callable[[Snapshot], None] = lambda _s: None
+    snapshot: Snapshot | None = None
 
     def run(self, tables: list[Table], partition_keys: list[str]) -> Iterator[TableResult]:
         if not tables:
             return
         checked = preflight.check(self.catalog, tables, self.source, self.target)
+        with connect(self.target) as conn:
+            state.refuse_if_streaming(conn)
+        max_packet = source_max_packet(self.source)
+        source_snapshot = snap_mod.take(self.source, self.workers, self.strategy,
+                                        setup=lambda c: source_session(c, max_packet))
+        try:
+            with connect(self.target) as conn:
+                self.snapshot = state.record_snapshot(
+                    conn, self.source.database, source_snapshot.position,
+                    source_snapshot.strategy.value, source_snapshot.lock_seconds,
+                    source_snapshot.taken_at)
+            self.log(f"snapshot {self.snapshot.snapshot_id}: every table is read as of the source's "
+                     f"{source_snapshot.position} ({source_snapshot.strategy.value} strategy, writes "
+                     f"paused {source_snapshot.lock_seconds * 1000:.0f} ms)")
+            self.on_snapshot(self.snapshot)
+            yield from self._run(tables, partition_keys, checked, source_snapshot, max_packet)
+        finally:
+            source_snapshot.close()
+
+    def _run(self, tables: list[Table], partition_keys: list[str], checked: preflight.Preflight,
+             source_snapshot: snap_mod.SourceSnapshot, max_packet: int) -> Iterator[TableResult]:
+        assert self.snapshot is not None
+        snapshot_id = self.snapshot.snapshot_id
         wanted = set(partition_keys)
         # Only batches with work: partitions past a table's last batch hold no rows.
         plan: dict[str, list[Batch]] = {
@@ -140,7 +180,10 @@ class FullLoad:
         def session_for_thread() -> Session:
             session = getattr(local, "session", None)
             if session is None or session.closed:
-                session = local.session = Session(self.source, self.target)
+                reader = getattr(local, "reader", None)
+                if reader is None:
+                    reader = local.reader = source_snapshot.lease()
+                session = local.session = Session(reader, max_packet, self.target)
                 sessions.append(session)
             return session
 
@@ -153,17 +196,26 @@ class FullLoad:
             except pymysql.err.MySQLError as exc:
                 raise MigrationError(f"table {batch.table}, batch {batch.key}: "
                                      f"{describe_error(exc, self.source)}") from exc
+            try:
+                state.forget_batch(session.tgt, batch.table, batch.key)
+            except pymysql.err.MySQLError as exc:
+                session.close()
+                raise MigrationError(f"table {batch.table}, batch {batch.key}: "
+                                     f"{describe_error(exc, self.target)}") from exc
             stats = copier_for(table).copy(batch, session)
             started = time.monotonic()
             try:
                 src = range_sums(session.src, table, [batch])
                 tgt = range_sums(session.tgt, table, [batch])
                 session.tgt.commit()
+                verified = compare(table, [batch], src, tgt, time.monotonic() - started)
+                if verified.checksum_ok:
+                    state.record_batch(session.tgt, snapshot_id, batch.table, batch.key)
             except pymysql.err.MySQLError as exc:
                 session.close()
                 raise MigrationError(f"verifying table {batch.table}, batch {batch.key}: "
                                      f"{describe_error(exc, self.target)}") from exc
-            return stats, compare(table, [batch], src, tgt, time.monotonic() - started)
+            return stats, verified
 
         order = sorted(tables, key=lambda t: -t.rows_estimate)
         remaining = {t.name: len(plan[t.name]) for t in tables}

@@ -1,0 +1,1 @@
+"""Change data capture: the change stream that carries writes made on the source after the snapshot."""

@@ -1,0 +1,229 @@
+"""What the live migration has done, recorded on the target so any later process can go on.
+
+Three small tables in the target database (the change stream never writes them: they do not
+exist on the source):
+
+- ``_dbmigrate_snapshot``: every snapshot a full load took (binlog position, GTID set, strategy,
+  time, lock window);
+- ``_dbmigrate_snapshot_batches``: which snapshot each batch on the target was copied from. A
+  batch's row is deleted *before* its range is touched and written after it is verified, so a
+  crash mid-batch leaves the batch "not copied", never "copied at the old snapshot";
+- ``_dbmigrate_stream``: the change stream started from a snapshot (engine, start position).
+
+Change capture may start only when every non-empty batch of every table comes from one and the
+same snapshot (:func:`coverage`); that is what makes the stream's start position exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pymysql.connections import Connection
+
+from migration_assets.lib.catalog import Catalog
+from migration_assets.lib.cdc.position import BinlogPosition, Snapshot
+from migration_assets.lib.copy.ranges import batches_for
+from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.errors import MigrationError
+
+SNAPSHOT_TABLE = "_dbmigrate_snapshot"
+BATCHES_TABLE = "_dbmigrate_snapshot_batches"
+STREAM_TABLE = "_dbmigrate_stream"
+
+_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {quote(SNAPSHOT_TABLE)} ("
+    " snapshot_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
+    " source_database VARCHAR(64) NOT NULL, binlog_file VARCHAR(512) NOT NULL,"
+    " binlog_position BIGINT UNSIGNED NOT NULL, gtid_set TEXT NOT NULL,"
+    " strategy VARCHAR(16) NOT NULL, lock_seconds DOUBLE NOT NULL, taken_at DATETIME(6) NOT NULL"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    f"CREATE TABLE IF NOT EXISTS {quote(BATCHES_TABLE)} ("
+    " table_name VARCHAR(64) NOT NULL, batch VARCHAR(16) NOT NULL,"
+    " snapshot_id BIGINT NOT NULL, copied_at DATETIME(6) NOT NULL,"
+    " PRIMARY KEY (table_name, batch)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    f"CREATE TABLE IF NOT EXISTS {quote(STREAM_TABLE)} ("
+    " stream_id TINYINT NOT NULL PRIMARY KEY, engine VARCHAR(16) NOT NULL,"
+    " snapshot_id BIGINT NOT NULL, binlog_file VARCHAR(512) NOT NULL,"
+    " binlog_position BIGINT UNSIGNED NOT NULL, started_at DATETIME(6) NOT NULL"
+    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+)
+
+
+def ensure(conn: Connection) -> None:
+    with conn.cursor() as cur:
+        for ddl in _DDL:
+            cur.execute(ddl)
+    conn.commit()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def record_snapshot(conn: Connection, source_database: str, position: BinlogPosition,
+                    strategy: str, lock_seconds: float, taken_at: dt.datetime) -> Snapshot:
+    ensure(conn)
+    with conn.cursor() as cur:
+        cur.execute(f"INSERT INTO {quote(SNAPSHOT_TABLE)} (source_database, binlog_file, "
+                    "binlog_position, gtid_set, strategy, lock_seconds, taken_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (source_database, position.file, position.position, position.gtid_set,
+                     strategy, lock_seconds, taken_at))
+        snapshot_id = int(cur.lastrowid)
+    conn.commit()
+    return Snapshot(snapshot_id, position, strategy, taken_at, source_database)
+
+
+def _snapshot_from_row(row: tuple) -> Snapshot:
+    sid, db, file, pos, gtid, strategy, taken_at = row
+    return Snapshot(int(sid), BinlogPosition(file, int(pos), gtid), strategy, taken_at, db)
+
+
+def get_snapshot(conn: Connection, snapshot_id: int) -> Snapshot | None:
+    if not _exists(conn, SNAPSHOT_TABLE):
+        return None
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT snapshot_id, source_database, binlog_file, binlog_position, gtid_set, "
+                    f"strategy, taken_at FROM {quote(SNAPSHOT_TABLE)} WHERE snapshot_id = %s",
+                    (snapshot_id,))
+        row = cur.fetchone()
+    return _snapshot_from_row(row) if row else None
+
+
+def latest_snapshot(conn: Connection) -> Snapshot | None:
+    if not _exists(conn, SNAPSHOT_TABLE):
+        return None
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT snapshot_id, source_database, binlog_file, binlog_position, gtid_set, "
+                    f"strategy, taken_at FROM {quote(SNAPSHOT_TABLE)} ORDER BY snapshot_id DESC LIMIT 1")
+        row = cur.fetchone()
+    return _snapshot_from_row(row) if row else None
+
+
+def _exists(conn: Connection, table: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
+                    "AND table_name = %s", (table,))
+        return cur.fetchone() is not None
+
+
+def forget_batch(conn: Connection, table: str, batch: str) -> None:
+    """Before a batch's range is deleted: it no longer holds rows of any snapshot."""
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {quote(BATCHES_TABLE)} WHERE table_name = %s AND batch = %s",
+                    (table, batch))
+    conn.commit()
+
+
+def record_batch(conn: Connection, snapshot_id: int, table: str, batch: str) -> None:
+    with conn.cursor() as cur:
+        cur.execute(f"REPLACE INTO {quote(BATCHES_TABLE)} VALUES (%s, %s, %s, %s)",
+                    (table, batch, snapshot_id, _now()))
+    conn.commit()
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which snapshot the target's batches come from."""
+
+    snapshot: Snapshot | None  # the one snapshot every batch comes from, if there is one
+    missing: tuple[str, ...]  # "orders/003": never copied, or interrupted
+    other: tuple[str, ...]  # "orders/003 (snapshot 7)": copied from another snapshot
+
+    @property
+    def complete(self) -> bool:
+        return self.snapshot is not None and not self.missing and not self.other
+
+    def problem(self) -> str:
+        """One sentence: why change capture cannot start from this target."""
+        if self.snapshot is None:
+            return ("no full load has been recorded on the target: run the full load "
+                    "(`dagster job execute -m migration_assets -j full_migration` or `dbmigrate load`)")
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} batch(es) not copied ({_few(self.missing)})")
+        if self.other:
+            parts.append(f"{len(self.other)} batch(es) copied from an older snapshot "
+                         f"({_few(self.other)})")
+        return (f"the target is not one consistent copy of snapshot {self.snapshot.snapshot_id} "
+                f"({self.snapshot.position}): " + "; ".join(parts)
+                + ": run the whole full load again in one run, then start change capture")
+
+
+def _few(items: Iterable[str], n: int = 5) -> str:
+    items = list(items)
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def coverage(conn: Connection, catalog: Catalog) -> Coverage:
+    """Does every non-empty batch of every table come from the latest snapshot?"""
+    latest = latest_snapshot(conn)
+    if latest is None:
+        return Coverage(None, (), ())
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT table_name, batch, snapshot_id FROM {quote(BATCHES_TABLE)}")
+        recorded = {(t, b): int(s) for t, b, s in cur.fetchall()}
+    missing, other = [], []
+    for table in catalog.tables:
+        for batch in batches_for(table, catalog.batches):
+            if batch.empty:
+                continue
+            sid = recorded.get((table.name, batch.key))
+            if sid is None:
+                missing.append(f"{table.name}/{batch.key}")
+            elif sid != latest.snapshot_id:
+                other.append(f"{table.name}/{batch.key} (snapshot {sid})")
+    return Coverage(latest, tuple(missing), tuple(other))
+
+
+# -- the stream ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StreamRecord:
+    engine: str
+    snapshot_id: int
+    start: BinlogPosition
+    started_at: dt.datetime
+
+
+def stream_record(conn: Connection) -> StreamRecord | None:
+    if not _exists(conn, STREAM_TABLE):
+        return None
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT engine, snapshot_id, binlog_file, binlog_position, started_at "
+                    f"FROM {quote(STREAM_TABLE)} WHERE stream_id = 1")
+        row = cur.fetchone()
+    if row is None:
+        return None
+    return StreamRecord(row[0], int(row[1]), BinlogPosition(row[2], int(row[3])), row[4])
+
+
+def record_stream(conn: Connection, engine: str, snapshot: Snapshot) -> StreamRecord:
+    ensure(conn)
+    with conn.cursor() as cur:
+        cur.execute(f"INSERT IGNORE INTO {quote(STREAM_TABLE)} VALUES (1, %s, %s, %s, %s, %s)",
+                    (engine, snapshot.snapshot_id, snapshot.position.file,
+                     snapshot.position.position, _now()))
+    conn.commit()
+    record = stream_record(conn)
+    assert record is not None
+    return record
+
+
+def forget_stream(conn: Connection) -> None:
+    if _exists(conn, STREAM_TABLE):
+        with conn.cursor() as cur:
+            cur.execute(f"DELETE FROM {quote(STREAM_TABLE)}")
+        conn.commit()
+
+
+def refuse_if_streaming(conn: Connection) -> None:
+    """A batch copied while changes flow would race with them: refuse, saying how to start over."""
+    record = stream_record(conn)
+    if record is not None:
+        raise MigrationError(
+            f"change capture ({record.engine}) has been applying the source's changes to this target "
+            f"since {record.started_at:%Y-%m-%d %H:%M:%S} UTC (from {record.start}); copying batches "
+            "now would race with it. To copy again from a new snapshot: `dbmigrate cdc reset`, then "
+            "run the whole full load")

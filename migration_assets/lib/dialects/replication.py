@@ -1,0 +1,202 @@
+"""SQL that makes a target a binlog replica of the source, per server flavor.
+
+MariaDB: named connections (multi-source replication: ``CHANGE MASTER 'name' TO``), filters as
+``SET GLOBAL name.replicate_*``. MySQL 8.0.23+: channels (``CHANGE REPLICATION SOURCE TO ... FOR
+CHANNEL``) and ``CHANGE REPLICATION FILTER``. Aurora MySQL 3: only its stored procedures
+(``mysql.rds_set_external_source``, ``mysql.rds_start_replication``,
+``mysql.rds_start_replication_until``, ``mysql.rds_stop_replication``, see the Aurora user guide,
+"Replicating between Aurora and MySQL"), one channel, filters through the cluster parameter
+group (``replicate-wild-do-table``, ``replicate-rewrite-db``), which Terraform sets.
+
+Each function returns ``(sql, params)`` pairs: values are bound, identifiers quoted. Replication
+filters are applied to the *rewritten* database name (MariaDB and MySQL both rewrite first),
+so the filter names the target's database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from migration_assets.lib.cdc.position import BinlogPosition
+from migration_assets.lib.dialects.flavor import Flavor
+from migration_assets.lib.errors import MigrationError
+
+Statement = tuple[str, tuple]
+
+
+@dataclass(frozen=True)
+class ReplicaSource:
+    """How the *target* reaches the source (it may differ from how this tool reaches it)."""
+
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    ssl: bool = False
+
+
+def _literal_name(name: str) -> str:
+    """A replication channel/connection name: letters, digits and underscores only."""
+    if not name or not all(c.isalnum() or c == "_" for c in name) or len(name) > 64:
+        raise MigrationError(f"'{name}' cannot name a replication channel (letters, digits and "
+                             "underscores, at most 64)")
+    return name
+
+
+def _wild(database: str) -> str:
+    """``db.%`` with the database's own ``%``/``_`` escaped, for replicate_wild_do_table."""
+    if any(c in database for c in ",\n\r") or "->" in database:
+        raise MigrationError(f"database name {database!r} cannot be used in a replication filter")
+    return database.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
+
+
+def configure(flavor: Flavor, channel: str, source: ReplicaSource, position: BinlogPosition,
+              source_db: str, target_db: str) -> list[Statement]:
+    """Point a new replica at ``position`` of the source, limited to one database."""
+    ch = _literal_name(channel)
+    wild = _wild(target_db)
+    rewrite = source_db != target_db
+    if rewrite:
+        _wild(source_db)
+    if flavor is Flavor.MARIADB:
+        out: list[Statement] = [(
+            f"CHANGE MASTER '{ch}' TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
+            "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s, "
+            f"MASTER_USE_GTID = no, MASTER_SSL = {1 if source.ssl else 0}, MASTER_CONNECT_RETRY = 10",
+            (source.host, source.port, source.user, source.password, position.file,
+             position.position))]
+        out.append((f"SET GLOBAL {ch}.replicate_wild_do_table = %s", (wild,)))
+        out.append((f"SET GLOBAL {ch}.replicate_rewrite_db = %s",
+                    (f"{source_db}->{target_db}" if rewrite else "",)))
+        return out
+    if flavor is Flavor.MYSQL:
+        filters = f"REPLICATE_WILD_DO_TABLE = ('{wild}')"
+        if rewrite:
+            filters += f", REPLICATE_REWRITE_DB = (({source_db}, {target_db}))"
+        return [
+            ("CHANGE REPLICATION SOURCE TO SOURCE_HOST = %s, SOURCE_PORT = %s, SOURCE_USER = %s, "
+             "SOURCE_PASSWORD = %s, SOURCE_LOG_FILE = %s, SOURCE_LOG_POS = %s, "
+             f"SOURCE_SSL = {1 if source.ssl else 0}, SOURCE_CONNECT_RETRY = 10 "
+             f"FOR CHANNEL '{ch}'",
+             (source.host, source.port, source.user, source.password, position.file,
+              position.position)),
+            (f"CHANGE REPLICATION FILTER {filters} FOR CHANNEL '{ch}'", ()),
+        ]
+    # Aurora MySQL 3: filters come from the cluster parameter group.
+    return [("CALL mysql.rds_set_external_source(%s, %s, %s, %s, %s, %s, %s)",
+             (source.host, source.port, source.user, source.password, position.file,
+              position.position, 1 if source.ssl else 0))]
+
+
+def start(flavor: Flavor, channel: str) -> list[Statement]:
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return [(f"START SLAVE '{ch}'", ())]
+    if flavor is Flavor.MYSQL:
+        return [(f"START REPLICA FOR CHANNEL '{ch}'", ())]
+    return [("CALL mysql.rds_start_replication", ())]
+
+
+def stop(flavor: Flavor, channel: str) -> list[Statement]:
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return [(f"STOP SLAVE '{ch}'", ())]
+    if flavor is Flavor.MYSQL:
+        return [(f"STOP REPLICA FOR CHANNEL '{ch}'", ())]
+    return [("CALL mysql.rds_stop_replication", ())]
+
+
+def stop_applier(flavor: Flavor, channel: str) -> list[Statement]:
+    """Stop applying (the SQL thread) while the changes keep arriving."""
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return [(f"STOP SLAVE '{ch}' SQL_THREAD", ())]
+    if flavor is Flavor.MYSQL:
+        return [(f"STOP REPLICA SQL_THREAD FOR CHANNEL '{ch}'", ())]
+    return [("CALL mysql.rds_stop_replication", ())]
+
+
+def start_applier_until(flavor: Flavor, channel: str, position: BinlogPosition) -> list[Statement]:
+    """Apply up to exactly ``position`` of the source, then stop there."""
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return [(f"START SLAVE '{ch}' SQL_THREAD UNTIL MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s",
+                 (position.file, position.position))]
+    if flavor is Flavor.MYSQL:
+        return [("START REPLICA SQL_THREAD UNTIL SOURCE_LOG_FILE = %s, SOURCE_LOG_POS = %s "
+                 f"FOR CHANNEL '{ch}'", (position.file, position.position))]
+    return [("CALL mysql.rds_start_replication_until(%s, %s)", (position.file, position.position))]
+
+
+def start_applier(flavor: Flavor, channel: str) -> list[Statement]:
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return [(f"START SLAVE '{ch}' SQL_THREAD", ())]
+    if flavor is Flavor.MYSQL:
+        return [(f"START REPLICA SQL_THREAD FOR CHANNEL '{ch}'", ())]
+    return [("CALL mysql.rds_start_replication", ())]
+
+
+def reset(flavor: Flavor, channel: str) -> list[Statement]:
+    """Forget the replica's configuration and relay logs."""
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return [(f"RESET SLAVE '{ch}' ALL", ())]
+    if flavor is Flavor.MYSQL:
+        return [(f"RESET REPLICA ALL FOR CHANNEL '{ch}'", ())]
+    return [("CALL mysql.rds_reset_external_source", ())]
+
+
+def status(flavor: Flavor, channel: str) -> Statement:
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return (f"SHOW SLAVE '{ch}' STATUS", ())
+    if flavor is Flavor.MYSQL:
+        return (f"SHOW REPLICA STATUS FOR CHANNEL '{ch}'", ())
+    return ("SHOW REPLICA STATUS", ())
+
+
+def wait_for(flavor: Flavor, channel: str, position: BinlogPosition, timeout_s: float) -> Statement:
+    """A query returning >= 0 once the replica applied ``position``, -1 on timeout, NULL when
+    the applier is not running."""
+    ch = _literal_name(channel)
+    if flavor is Flavor.MARIADB:
+        return ("SELECT MASTER_POS_WAIT(%s, %s, %s, %s)",
+                (position.file, position.position, timeout_s, ch))
+    return ("SELECT SOURCE_POS_WAIT(%s, %s, %s, %s)",
+            (position.file, position.position, timeout_s, "" if flavor is Flavor.AURORA_MYSQL else ch))
+
+
+# Column names in the status row differ: MySQL 8.0.22+ says Source/Replica where MariaDB and
+# older MySQL say Master/Slave.
+STATUS_FIELDS = {
+    "io_running": ("Slave_IO_Running", "Replica_IO_Running"),
+    "sql_running": ("Slave_SQL_Running", "Replica_SQL_Running"),
+    "exec_file": ("Relay_Master_Log_File", "Relay_Source_Log_File"),
+    "exec_pos": ("Exec_Master_Log_Pos", "Exec_Source_Log_Pos"),
+    "read_file": ("Master_Log_File", "Source_Log_File"),
+    "read_pos": ("Read_Master_Log_Pos", "Read_Source_Log_Pos"),
+    "lag": ("Seconds_Behind_Master", "Seconds_Behind_Source"),
+    "io_error": ("Last_IO_Error",),
+    "sql_error": ("Last_SQL_Error",),
+    "sql_errno": ("Last_SQL_Errno",),
+    "io_errno": ("Last_IO_Errno",),
+}
+
+
+def status_field(row: dict, name: str):  # noqa: ANN201 - a server value
+    for column in STATUS_FIELDS[name]:
+        if column in row:
+            return row[column]
+    return None
+
+
+def binlog_status_sql(flavor: Flavor, version: tuple[int, int] = (8, 0)) -> str:
+    """``SHOW MASTER STATUS`` was renamed ``SHOW BINARY LOG STATUS`` in MySQL 8.2."""
+    if flavor is not Flavor.MARIADB and version >= (8, 2):
+        return "SHOW BINARY LOG STATUS"
+    return "SHOW MASTER STATUS"
+
+
+def gtid_sql(flavor: Flavor) -> str:
+    return "SELECT @@GLOBAL.gtid_binlog_pos" if flavor is Flavor.MARIADB else "SELECT @@GLOBAL.gtid_executed"
