@@ -37,7 +37,8 @@ _DDL = (
     " snapshot_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
     " source_database VARCHAR(64) NOT NULL, binlog_file VARCHAR(512) NOT NULL,"
     " binlog_position BIGINT UNSIGNED NOT NULL, gtid_set TEXT NOT NULL,"
-    " strategy VARCHAR(16) NOT NULL, lock_seconds DOUBLE NOT NULL, taken_at DATETIME(6) NOT NULL"
+    " strategy VARCHAR(16) NOT NULL, lock_seconds DOUBLE NOT NULL, taken_at DATETIME(6) NOT NULL,"
+    " bytes_copied BIGINT NULL, copy_seconds DOUBLE NULL"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     f"CREATE TABLE IF NOT EXISTS {quote(BATCHES_TABLE)} ("
     " table_name VARCHAR(64) NOT NULL, batch VARCHAR(16) NOT NULL,"
@@ -74,6 +75,25 @@ def record_snapshot(conn: Connection, source_database: str, position: BinlogPosi
         snapshot_id = int(cur.lastrowid)
     conn.commit()
     return Snapshot(snapshot_id, position, strategy, taken_at, source_database)
+
+
+def finish_snapshot(conn: Connection, snapshot_id: int, bytes_copied: int, seconds: float) -> None:
+    """The load's measured throughput, for the next binlog-retention estimate."""
+    with conn.cursor() as cur:
+        cur.execute(f"UPDATE {quote(SNAPSHOT_TABLE)} SET bytes_copied = %s, copy_seconds = %s "
+                    "WHERE snapshot_id = %s", (bytes_copied, seconds, snapshot_id))
+    conn.commit()
+
+
+def measured_rate(conn: Connection) -> float | None:
+    """Bytes per second of the latest load that copied at least 1 MB, if any."""
+    if not _exists(conn, SNAPSHOT_TABLE):
+        return None
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT bytes_copied / copy_seconds FROM {quote(SNAPSHOT_TABLE)} "
+                    "WHERE bytes_copied > 1000000 AND copy_seconds > 0 ORDER BY snapshot_id DESC LIMIT 1")
+        row = cur.fetchone()
+    return float(row[0]) if row else None
 
 
 def _snapshot_from_row(row: tuple) -> Snapshot:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import pymysql
 
 from migration_assets.lib.catalog import Catalog, Table
+from migration_assets.lib.cdc import preflight as cdc_preflight
 from migration_assets.lib.cdc import snapshot as snap_mod
 from migration_assets.lib.cdc import state
 from migration_assets.lib.cdc.position import Snapshot
@@ -114,6 +115,10 @@ class FullLoad:
     strategy: snap_mod.Strategy = snap_mod.Strategy.AUTO
     log: Callable[[str], None] = lambda _m: None
     on_snapshot: Callable[[Snapshot], None] = lambda _s: None
+    #: Check that the source can feed change capture after this load (binlog format, grants,
+    #: retention against the load's expected duration); None: an offline copy, no stream.
+    change_capture: bool = True
+    replication_user: DbSettings | None = None
     snapshot: Snapshot | None = None
 
     def run(self, tables: list[Table], partition_keys: list[str]) -> Iterator[TableResult]:
@@ -122,6 +127,10 @@ class FullLoad:
         checked = preflight.check(self.catalog, tables, self.source, self.target)
         with connect(self.target) as conn:
             state.refuse_if_streaming(conn)
+            rate = state.measured_rate(conn)
+        if self.change_capture:
+            cdc_preflight.check(self.source, replication=self.replication_user,
+                                tables=[t.name for t in tables], measured_bytes_per_s=rate)
         max_packet = source_max_packet(self.source)
         source_snapshot = snap_mod.take(self.source, self.workers, self.strategy,
                                         setup=lambda c: source_session(c, max_packet))
@@ -158,6 +167,7 @@ class FullLoad:
                 results[t.name].warnings.append(
                     "no primary or unique NOT NULL key: copied whole in one batch from one snapshot")
         started = {t.name: time.monotonic() for t in tables}
+        load_started = time.monotonic()
         with connect(self.target) as conn:
             for t in tables:
                 suspended = triggers.suspend(conn, self.target.database, t.name)
@@ -268,6 +278,9 @@ class FullLoad:
                                        started[batch.table], verify_seconds[batch.table])
         for session in sessions:
             session.close()
+        copied = sum(r.bytes for r in results.values())
+        with connect(self.target) as conn:
+            state.finish_snapshot(conn, snapshot_id, copied, time.monotonic() - load_started)
 
     def _finish(self, table: Table, ranges: list[RangeResult], result: TableResult,
                 started: float, verify_seconds: float = 0.0) -> TableResult:

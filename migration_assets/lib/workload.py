@@ -1,0 +1,218 @@
+"""A bounded write workload on the source, for rehearsing a live migration on any schema.
+
+Driven by the catalog and the source's own constraints, so it runs against the user's schema
+as well as the demo's, without knowing either:
+
+- **insert**: copy a random existing row of a table keyed by one AUTO_INCREMENT integer
+  (foreign keys then point at existing parents; a string column in a unique index gets a random
+  suffix);
+- **update**: flip the lowest bit of an integer column or reverse a string column that is in no
+  unique index and no foreign key (always in range, always a real change);
+- **delete**: remove a row this workload inserted (nothing refers to such rows: copies refer to
+  the originals' parents).
+
+It runs at a set rate of row changes per second for a set time, in small transactions, and
+stops by itself. Rows it fails to change (a rare unique collision) are counted, not retried.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pymysql
+from pymysql.connections import Connection
+
+from migration_assets.lib.catalog import Catalog, Table
+from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote
+from migration_assets.lib.errors import MigrationError
+
+TICK_S = 0.02
+CONNECTION_ERRORS = (2003, 2006, 2013)
+STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """Pure description of what the workload may do to one table."""
+
+    name: str
+    key: str
+    insert_sql: str | None
+    update_sqls: tuple[str, ...]
+    key_min: int
+    key_max: int
+
+
+@dataclass
+class WorkloadStats:
+    inserts: int = 0
+    updates: int = 0
+    deletes: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def changes(self) -> int:
+        return self.inserts + self.updates + self.deletes
+
+
+def _constrained_columns(conn: Connection, database: str) -> tuple[dict, dict]:
+    """Columns in a unique index and columns in a foreign key, per table."""
+    unique: dict[str, set[str]] = defaultdict(set)
+    foreign: dict[str, set[str]] = defaultdict(set)
+    with conn.cursor() as cur:
+        cur.execute("SELECT table_name, column_name FROM information_schema.statistics "
+                    "WHERE table_schema = %s AND non_unique = 0", (database,))
+        for t, c in cur.fetchall():
+            unique[t].add(c)
+        cur.execute("SELECT table_name, column_name FROM information_schema.key_column_usage "
+                    "WHERE table_schema = %s AND referenced_table_name IS NOT NULL", (database,))
+        for t, c in cur.fetchall():
+            foreign[t].add(c)
+    return unique, foreign
+
+
+def plan_table(table: Table, unique: set[str], foreign: set[str], key_min: int,
+               key_max: int) -> TablePlan | None:
+    """Pure: the statements for one table, or None when it cannot take generic writes."""
+    if len(table.key) != 1:
+        return None
+    key_col = table.column(table.key[0])
+    if key_col.data_type not in INTEGER_TYPES:
+        return None
+    q = quote
+    insert_sql = None
+    if key_col.auto_increment:
+        names, values = [], []
+        for c in table.copy_columns:
+            if c.name == key_col.name:
+                continue
+            names.append(q(c.name))
+            if c.name in unique:
+                if c.data_type not in STRING_TYPES or (c.max_chars or 0) < 12:
+                    names = []
+                    break
+                values.append(f"CONCAT(LEFT({q(c.name)}, {c.max_chars - 9}), '~', "
+                              "LPAD(HEX(FLOOR(RAND() * 4294967295)), 8, '0'))")
+            else:
+                values.append(q(c.name))
+        if names:
+            insert_sql = (f"INSERT INTO {q(table.name)} ({', '.join(names)}) SELECT {', '.join(values)} "
+                          f"FROM {q(table.name)} WHERE {q(key_col.name)} >= %s "
+                          f"ORDER BY {q(key_col.name)} LIMIT 1")
+    updates = []
+    for c in table.copy_columns:
+        if c.name in unique or c.name in foreign or c.name in table.key:
+            continue
+        if c.data_type in INTEGER_TYPES:
+            expr = f"{q(c.name)} ^ 1"
+        elif c.data_type in STRING_TYPES:
+            expr = f"REVERSE({q(c.name)})"
+        else:
+            continue
+        updates.append(f"UPDATE {q(table.name)} SET {q(c.name)} = {expr} WHERE {q(key_col.name)} = "
+                       f"(SELECT k FROM (SELECT {q(key_col.name)} AS k FROM {q(table.name)} "
+                       f"WHERE {q(key_col.name)} >= %s ORDER BY {q(key_col.name)} LIMIT 1) AS _k)")
+    if insert_sql is None and not updates:
+        return None
+    return TablePlan(table.name, key_col.name, insert_sql, tuple(updates), key_min, key_max)
+
+
+def plan(conn: Connection, catalog: Catalog, database: str) -> list[TablePlan]:
+    unique, foreign = _constrained_columns(conn, database)
+    plans = []
+    for table in catalog.tables:
+        if len(table.key) != 1:
+            continue
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT MIN({quote(table.key[0])}), MAX({quote(table.key[0])}) "
+                        f"FROM {quote(table.name)}")
+            lo, hi = cur.fetchone()
+        if lo is None:
+            continue
+        p = plan_table(table, unique.get(table.name, set()), foreign.get(table.name, set()),
+                       int(lo), int(hi))
+        if p is not None:
+            plans.append(p)
+    return plans
+
+
+@dataclass
+class Workload:
+    settings: DbSettings
+    catalog: Catalog
+    rate: float  # row changes per second
+    seconds: float
+    seed: int = 1
+    mix: tuple[float, float, float] = (0.4, 0.45, 0.15)  # insert, update, delete
+    _disabled: set[str] = field(default_factory=set, init=False, repr=False)
+
+    def run(self, stop: threading.Event | None = None) -> WorkloadStats:
+        if self.rate <= 0 or self.seconds <= 0:
+            raise MigrationError("the workload needs a positive --rate and --seconds")
+        rng = random.Random(self.seed)
+        stats = WorkloadStats()
+        inserted: dict[str, list[int]] = defaultdict(list)
+        with connect(self.settings, autocommit=False) as conn:
+            plans = plan(conn, self.catalog, self.settings.database)
+            if not plans:
+                raise MigrationError(f"no table of {self.settings.database} can take generic writes "
+                                     "(it needs a single integer key)")
+            started = time.monotonic()
+            due = 0.0
+            while True:
+                now = time.monotonic() - started
+                if now >= self.seconds or (stop is not None and stop.is_set()):
+                    break
+                due += self.rate * TICK_S
+                todo, due = int(due), due - int(due)
+                for _ in range(todo):
+                    self._one(conn, rng, plans, inserted, stats)
+                conn.commit()
+                sleep = TICK_S - ((time.monotonic() - started) - now)
+                if sleep > 0:
+                    time.sleep(sleep)
+            conn.commit()
+            stats.seconds = time.monotonic() - started
+        return stats
+
+    def _one(self, conn: Connection, rng: random.Random, plans: list[TablePlan],
+             inserted: dict[str, list[int]], stats: WorkloadStats) -> None:
+        p = rng.choice(plans)
+        roll = rng.random()
+        insert_w, update_w, _ = self.mix
+        try:
+            with conn.cursor() as cur:
+                if roll < insert_w and p.insert_sql:
+                    cur.execute(p.insert_sql, (rng.randint(p.key_min, p.key_max),))
+                    if cur.rowcount:
+                        inserted[p.name].append(int(cur.lastrowid))
+                        stats.inserts += 1
+                elif roll < insert_w + update_w and p.update_sqls:
+                    update = rng.choice(p.update_sqls)
+                    if update in self._disabled:
+                        return
+                    try:
+                        cur.execute(update, (rng.randint(p.key_min, p.key_max),))
+                    except (pymysql.err.OperationalError, pymysql.err.DataError) as exc:
+                        if exc.args and exc.args[0] in CONNECTION_ERRORS:
+                            raise
+                        self._disabled.add(update)  # e.g. a CHECK (JSON_VALID) the change breaks
+                        stats.failed += 1
+                        return
+                    stats.updates += cur.rowcount
+                elif inserted[p.name]:
+                    victim = inserted[p.name].pop(rng.randrange(len(inserted[p.name])))
+                    cur.execute(f"DELETE FROM {quote(p.name)} WHERE {quote(p.key)} = %s", (victim,))
+                    stats.deletes += cur.rowcount
+                else:
+                    return
+            stats.per_table[p.name] += 1
+        except pymysql.err.IntegrityError:
+            stats.failed += 1
