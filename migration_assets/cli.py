@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -203,13 +204,24 @@ def _selected_tables(catalog, names: list[str] | None):  # noqa: ANN001, ANN202
 def cmd_load(args: argparse.Namespace) -> int:
     from migration_assets.lib import catalog as cat
     from migration_assets.lib import report
+    from migration_assets.lib.cdc import config
+    from migration_assets.lib.cdc.snapshot import parse_strategy
     from migration_assets.lib.copy.runner import FullLoad
 
     catalog = cat.load(cat.resolve_path(args.catalog))
-    loader = FullLoad(catalog, source_settings_from_env(), target_settings_from_env(),
-                      workers=args.workers, validate=not args.no_validate, log=_log)
+    source = source_settings_from_env()
+    cfg = config.from_env(source)
+    loader = FullLoad(catalog, source, target_settings_from_env(),
+                      workers=args.workers, validate=not args.no_validate, log=_log,
+                      strategy=parse_strategy(args.strategy) if args.strategy else cfg.strategy,
+                      change_capture=cfg.enabled,
+                      replication_user=config.replication_login(cfg, source) if cfg.enabled else None,
+                      stream=_cdc_context(args)[4] if cfg.enabled else None)
     results = list(loader.run(_selected_tables(catalog, args.tables), catalog.partition_keys))
     print(report.as_text([r.report_row() for r in results]))
+    if loader.snapshot is not None:
+        print(f"snapshot {loader.snapshot.snapshot_id}: source binlog position {loader.snapshot.position}"
+              + (f", GTID {loader.snapshot.position.gtid_set}" if loader.snapshot.position.gtid_set else ""))
     failed = [r for r in results if not r.ok]
     if failed:
         raise MigrationError(f"{len(failed)} table(s) did not copy cleanly: "
@@ -218,6 +230,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.live:
+        return cmd_verify_live(args)
     from migration_assets.lib import catalog as cat
     from migration_assets.lib import report
     from migration_assets.lib.copy.ranges import batches_for
@@ -236,6 +250,131 @@ def cmd_verify(args: argparse.Namespace) -> int:
     bad = [r.table for r in rows if not r.ok]
     if bad:
         raise MigrationError(f"source and target differ in {len(bad)} table(s): {', '.join(bad)}")
+    return 0
+
+
+def cmd_verify_live(args: argparse.Namespace) -> int:
+    from migration_assets.lib import report
+    from migration_assets.lib.verify.live import verify_live
+
+    catalog, source, target, _cfg, stream = _cdc_context(args)
+    results = verify_live(source, target, catalog, _selected_tables(catalog, args.tables), stream, log=_log)
+    print(report.as_text([report.live_row(r) for r in results]))
+    bad = [r for r in results if not r.ok]
+    if bad:
+        raise MigrationError(f"source and target differ in {len(bad)} table(s) at the same source "
+                             "position: " + "; ".join(
+                                 f"{r.table}: " + (", ".join(d.describe() for d in r.differences[:5])
+                                                   or "ranges " + ", ".join(
+                                                       x.batch for x in r.verification.checksum_mismatches))
+                                 for r in bad))
+    return 0
+
+
+# -- change capture ----------------------------------------------------------------------------
+def _cdc_context(args: argparse.Namespace):  # noqa: ANN202 - (catalog, source, target, cfg, stream)
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib.cdc import config
+
+    catalog = cat.load(cat.resolve_path(args.catalog))
+    source, target = source_settings_from_env(), target_settings_from_env()
+    cfg = config.from_env(source)
+    if cfg.engine == "dms":
+        from migration_assets.lib.cdc.dms_env import dms_stream_from_env
+        from migration_assets.lib.dms import table_mappings_json
+
+        stream = dms_stream_from_env(table_mappings_json(catalog))
+    elif cfg.engine == "replication":
+        stream = config.replication_stream(cfg, source, target)
+    else:
+        raise MigrationError("change capture is off (DBMIGRATE_CDC_ENGINE=none): set it to "
+                             "replication or dms")
+    return catalog, source, target, cfg, stream
+
+
+def _print_status(status) -> None:  # noqa: ANN001
+    print(f"engine:   {status.engine}\nstate:    {status.state.value}")
+    print(f"applied:  {status.applied or '-'}\nlag:      "
+          + ("-" if status.lag_seconds is None else f"{status.lag_seconds:g} s"))
+    for key, value in status.details.items():
+        print(f"{key + ':':<10}{value}")
+    if status.error:
+        print(f"error:    {status.error}")
+    if status.next_step:
+        print(f"next:     {status.next_step}")
+
+
+def cmd_cdc_preflight(args: argparse.Namespace) -> int:
+    from migration_assets.lib.cdc import config, preflight, state
+    from migration_assets.lib.connection import connect
+
+    catalog, source, target, cfg, _stream = _cdc_context(args)
+    with connect(target) as conn:
+        rate = state.measured_rate(conn)
+    facts = preflight.check(source, replication=config.replication_login(cfg, source),
+                            tables=[t.name for t in catalog.tables], measured_bytes_per_s=rate)
+    print(f"the source can feed change capture: binlog ROW/FULL, server_id {facts.server_id}, "
+          f"{facts.gtid_mode}, binary logs kept: {facts.retention_setting}")
+    return 0
+
+
+def cmd_cdc_start(args: argparse.Namespace) -> int:
+    from migration_assets.lib.cdc import config, controller
+
+    catalog, source, target, cfg, stream = _cdc_context(args)
+    status = controller.start(stream, source=source, target=target, catalog=catalog,
+                              replication_user=config.replication_login(cfg, source))
+    _print_status(status)
+    if status.state.value == "failed":
+        raise MigrationError(f"change capture failed: {status.error}. Next: {status.next_step}")
+    return 0
+
+
+def cmd_cdc_status(args: argparse.Namespace) -> int:
+    _catalog, _source, _target, _cfg, stream = _cdc_context(args)
+    status = stream.status()
+    _print_status(status)
+    return 1 if status.state.value == "failed" else 0
+
+
+def cmd_cdc_stop(args: argparse.Namespace) -> int:
+    _catalog, _source, _target, _cfg, stream = _cdc_context(args)
+    _print_status(stream.stop())
+    return 0
+
+
+def cmd_cdc_reset(args: argparse.Namespace) -> int:
+    from migration_assets.lib.cdc import controller
+
+    catalog, _source, target, _cfg, stream = _cdc_context(args)
+    controller.reset(stream, target=target, catalog=catalog)
+    print("change capture stopped and forgotten; the next full load takes a new snapshot")
+    return 0
+
+
+def cmd_cdc_wait(args: argparse.Namespace) -> int:
+    from migration_assets.lib.cdc import controller
+
+    _catalog, source, _target, cfg, stream = _cdc_context(args)
+    started = time.monotonic()
+    status = controller.wait_caught_up(stream, source, timeout_s=args.timeout, max_lag_s=cfg.max_lag_s,
+                                       log=_log)
+    where = status.applied or f"(lag {status.lag_seconds} s)"
+    print(f"caught up: the target applied the source up to {where} "
+          f"after {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def cmd_workload(args: argparse.Namespace) -> int:
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib.workload import Workload
+
+    catalog = cat.load(cat.resolve_path(args.catalog))
+    stats = Workload(source_settings_from_env(), catalog, rate=args.rate, seconds=args.seconds,
+                     seed=args.seed).run()
+    print(f"workload: {stats.changes:,} row changes in {stats.seconds:.1f} s "
+          f"({stats.changes / max(stats.seconds, 1e-9):,.0f}/s): {stats.inserts:,} inserts, "
+          f"{stats.updates:,} updates, {stats.deletes:,} deletes, {stats.failed:,} refused by constraints")
     return 0
 
 
@@ -312,7 +451,35 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "load":
             p.add_argument("--workers", type=int, default=4, help="parallel batches (default 4)")
             p.add_argument("--no-validate", action="store_true", help="skip the pandera checks")
+            p.add_argument("--strategy", default=None,
+                           help="snapshot strategy: auto, lock or single (default "
+                                "$DBMIGRATE_SNAPSHOT_STRATEGY or auto)")
+        else:
+            p.add_argument("--live", action="store_true",
+                           help="compare while change capture runs: each table at one source position")
     refresh.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+
+    cdc = sub.add_parser("cdc", help="change capture: the stream from the snapshot to the target")
+    cdc_sub = cdc.add_subparsers(dest="cdc_command", required=True)
+    for name, func, text in (
+            ("preflight", cmd_cdc_preflight, "check that the source can feed change capture"),
+            ("start", cmd_cdc_start, "start (or resume) the stream from the recorded snapshot"),
+            ("status", cmd_cdc_status, "state, applied position, lag and the engine's last error"),
+            ("stop", cmd_cdc_stop, "stop applying (start resumes where it stopped)"),
+            ("reset", cmd_cdc_reset, "stop and forget the stream, so a new full load can run"),
+            ("wait", cmd_cdc_wait, "wait until the target applied what the source has logged now")):
+        p = cdc_sub.add_parser(name, help=text)
+        p.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+        p.set_defaults(func=func)
+        if name == "wait":
+            p.add_argument("--timeout", type=float, default=300, help="seconds (default 300)")
+
+    wl = sub.add_parser("workload", help="a bounded write workload on the source (rehearsals)")
+    wl.add_argument("--rate", type=float, default=200, help="row changes per second (default 200)")
+    wl.add_argument("--seconds", type=float, default=30, help="how long (default 30)")
+    wl.add_argument("--seed", type=int, default=1, help="same seed, same choices (default 1)")
+    wl.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+    wl.set_defaults(func=cmd_workload)
 
     dms = sub.add_parser("dms", help="AWS DMS settings generated from the catalog")
     dms_sub = dms.add_subparsers(dest="dms_command", required=True)

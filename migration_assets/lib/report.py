@@ -61,3 +61,13 @@ def as_markdown(rows: Sequence[ReportRow]) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |", "|---|---:|---:|---|---:|"]
     lines += ["| " + " | ".join(c) + " |" for c in _cells([*rows, _total(rows)])]
     return "\n".join(lines)
+
+
+def live_row(result) -> ReportRow:  # noqa: ANN001 - a verify.live.LiveResult
+    """A live comparison's line: both sides at one source position."""
+    v = result.verification
+    status = checksum_status(result.ok, [r.batch for r in v.checksum_mismatches])
+    if result.differences:
+        status += ": " + "; ".join(d.describe() for d in result.differences[:3])
+    return ReportRow(table=result.table, source_rows=v.source_rows, target_rows=v.target_rows,
+                     checksum=status, seconds=v.seconds)

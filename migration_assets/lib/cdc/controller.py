@@ -36,6 +36,7 @@ def start(stream: ChangeStream, *, source: DbSettings, target: DbSettings, catal
                 raise MigrationError(f"the stream's snapshot {record.snapshot_id} is no longer recorded "
                                      "on the target: `dbmigrate cdc reset` and run the full load again")
         else:
+            refuse_if_engine_exists(stream)
             cover = state.coverage(conn, catalog)
             if not cover.complete:
                 raise MigrationError("cannot start change capture: " + cover.problem())
@@ -51,6 +52,17 @@ def start(stream: ChangeStream, *, source: DbSettings, target: DbSettings, catal
                     triggers.suspend(conn, target.database, table.name)
             state.record_stream(conn, stream.engine, snapshot)
     return stream.start(snapshot)
+
+
+def refuse_if_engine_exists(stream: ChangeStream) -> None:
+    """A stream this migration did not record (left by an earlier attempt) would apply changes
+    from the wrong point, or into a target being loaded: refuse until it is reset."""
+    existing = stream.status()
+    if existing.state is not StreamState.NOT_STARTED:
+        raise MigrationError(
+            f"a {stream.engine} stream already exists on the target ({existing.state.value}, applied "
+            f"up to {existing.applied or 'unknown'}) but no start of it is recorded for this "
+            "migration: it is left from an earlier attempt; remove it with `dbmigrate cdc reset`")
 
 
 def stop(stream: ChangeStream) -> StreamStatus:

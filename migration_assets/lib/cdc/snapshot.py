@@ -40,6 +40,7 @@ LOCK_WAIT_TIMEOUT_S = 10  # how long FLUSH TABLES WITH READ LOCK may wait for ru
 
 class Strategy(StrEnum):
     AUTO = "auto"
+    AUTO_LOCK_FREE = "auto-lock-free"  # single on MariaDB, else lock (for one-reader rounds)
     LOCK = "lock"
     SINGLE = "single"
 
@@ -49,6 +50,7 @@ def parse_strategy(text: str) -> Strategy:
         return Strategy(text.strip().lower())
     except ValueError:
         raise MigrationError(f"unknown snapshot strategy {text!r}: use auto, lock or single") from None
+    # (auto-lock-free is internal: verification rounds read with one connection)
 
 
 def _has_reload(conn: Connection) -> bool:
@@ -68,6 +70,9 @@ def choose(strategy: Strategy, flavor: Flavor, has_reload: bool, user: str) -> S
                              f"the source: GRANT RELOAD, REPLICATION CLIENT ON *.* TO '{user}'@... "
                              + ("(or use the lock-free 'single' strategy)" if flavor is Flavor.MARIADB
                                 else ""))
+    if strategy is Strategy.AUTO_LOCK_FREE:
+        strategy = Strategy.SINGLE if flavor is Flavor.MARIADB else Strategy.LOCK
+        return choose(strategy, flavor, has_reload, user)
     if strategy is Strategy.AUTO:
         if has_reload:
             return Strategy.LOCK

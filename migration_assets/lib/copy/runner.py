@@ -28,7 +28,9 @@ from migration_assets.lib.catalog import Catalog, Table
 from migration_assets.lib.cdc import preflight as cdc_preflight
 from migration_assets.lib.cdc import snapshot as snap_mod
 from migration_assets.lib.cdc import state
+from migration_assets.lib.cdc.controller import refuse_if_engine_exists
 from migration_assets.lib.cdc.position import Snapshot
+from migration_assets.lib.cdc.stream import ChangeStream
 from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.copy import preflight, triggers
 from migration_assets.lib.copy.copier import (
@@ -119,6 +121,8 @@ class FullLoad:
     #: retention against the load's expected duration); None: an offline copy, no stream.
     change_capture: bool = True
     replication_user: DbSettings | None = None
+    #: The configured change stream: a load is refused while one exists on the target.
+    stream: ChangeStream | None = None
     snapshot: Snapshot | None = None
 
     def run(self, tables: list[Table], partition_keys: list[str]) -> Iterator[TableResult]:
@@ -128,6 +132,8 @@ class FullLoad:
         with connect(self.target) as conn:
             state.refuse_if_streaming(conn)
             rate = state.measured_rate(conn)
+        if self.stream is not None:
+            refuse_if_engine_exists(self.stream)
         if self.change_capture:
             cdc_preflight.check(self.source, replication=self.replication_user,
                                 tables=[t.name for t in tables], measured_bytes_per_s=rate)
