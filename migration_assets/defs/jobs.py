@@ -2,7 +2,9 @@
 
 import dagster as dg
 
+from migration_assets.defs.cdc.assets import CHANGE_STREAM, LIVE_VERIFICATION, stop_change_capture
 from migration_assets.defs.full_load.assets import load_catalog
+from migration_assets.defs.full_load.report import REPORT
 from migration_assets.defs.schema.assets import TARGET_SCHEMA
 
 schema_migration = dg.define_asset_job(
@@ -23,7 +25,7 @@ def full_migration_job(partition_keys: list[str]):  # noqa: ANN201 - an unresolv
     """
     return dg.define_asset_job(
         "full_migration",
-        selection=dg.AssetSelection.all(),
+        selection=dg.AssetSelection.key_prefixes(["target"]) | dg.AssetSelection.assets(REPORT),
         partitions_def=dg.StaticPartitionsDefinition(partition_keys),
         tags={"dagster/asset_partition_range_start": partition_keys[0],
               "dagster/asset_partition_range_end": partition_keys[-1]},
@@ -32,6 +34,23 @@ def full_migration_job(partition_keys: list[str]):  # noqa: ANN201 - an unresolv
     )
 
 
+start_change_capture = dg.define_asset_job(
+    "start_change_capture",
+    selection=dg.AssetSelection.assets(CHANGE_STREAM),
+    description="Start (or resume) change capture from the full load's snapshot position.",
+    executor_def=dg.in_process_executor,
+)
+
+live_verification = dg.define_asset_job(
+    "live_verification",
+    selection=dg.AssetSelection.assets(LIVE_VERIFICATION),
+    description="Compare every table at one source position while changes flow "
+                "(launched by change_stream_sensor once the target has caught up).",
+    executor_def=dg.in_process_executor,
+)
+
+
 @dg.definitions
 def definitions() -> dg.Definitions:
-    return dg.Definitions(jobs=[schema_migration, full_migration_job(load_catalog().partition_keys)])
+    return dg.Definitions(jobs=[schema_migration, full_migration_job(load_catalog().partition_keys),
+                                start_change_capture, live_verification, stop_change_capture])

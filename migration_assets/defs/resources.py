@@ -63,6 +63,54 @@ class FullLoadResource(dg.ConfigurableResource):
     validate_chunks: bool = True
 
 
+class ChangeCaptureResource(dg.ConfigurableResource):
+    """How changes reach the target after the snapshot, and when it counts as caught up.
+
+    The same settings as the CLI's (``lib/cdc/config.py``), bound from the same variables.
+    """
+
+    engine: str = "replication"  # replication | dms | none
+    max_lag_s: float = 2.0
+    caught_up_ticks: int = 3
+    snapshot_strategy: str = "auto"
+    repl_host: str | None = None  # the source as the target reaches it (default: the source's)
+    repl_port: int | None = None
+    repl_user: str | None = None
+    repl_password: str | None = None
+
+    def settings(self, source: DbSettings):  # noqa: ANN201 - lib.cdc.config.CdcSettings
+        from migration_assets.lib.cdc import config
+
+        env = {"DBMIGRATE_CDC_ENGINE": self.engine, "DBMIGRATE_CDC_MAX_LAG_S": str(self.max_lag_s),
+               "DBMIGRATE_CDC_CAUGHT_UP_TICKS": str(self.caught_up_ticks),
+               "DBMIGRATE_SNAPSHOT_STRATEGY": self.snapshot_strategy}
+        for suffix, value in (("HOST", self.repl_host), ("PORT", self.repl_port),
+                              ("USER", self.repl_user), ("PASSWORD", self.repl_password)):
+            if value not in (None, ""):
+                env[f"{SOURCE_PREFIX}REPL_{suffix}"] = str(value)
+        return config.from_env(source, env)
+
+    def stream(self, source: DbSettings, target: DbSettings, table_mappings: str,
+               dms: "DmsStreamFactory | None" = None):  # noqa: ANN201, UP037 - a ChangeStream
+        from migration_assets.lib.cdc import config
+
+        cfg = self.settings(source)
+        if cfg.engine == "dms":
+            if dms is None or not dms.configured:
+                raise MigrationError("DBMIGRATE_CDC_ENGINE=dms but the DMS task is not configured: set "
+                                     "DBMIGRATE_DMS_TASK_ID and the DMS ARNs (see `terraform output`)")
+            return dms.stream(table_mappings)
+        if cfg.engine == "none":
+            raise MigrationError("change capture is off (DBMIGRATE_CDC_ENGINE=none)")
+        return config.replication_stream(cfg, source, target)
+
+
+class DmsStreamFactory:  # the shape of defs.cdc.dms_resource.DmsResource used above
+    configured: bool
+
+    def stream(self, table_mappings: str): ...  # noqa: ANN201
+
+
 def _optional(name: str) -> dg.EnvVar | None:
     # Presence is read at load so that unset TLS settings mean "no TLS" rather than an error;
     # the value itself is still resolved by Dagster at launch.
@@ -102,6 +150,17 @@ def resources() -> dg.Definitions:
             ),
             "migrations": MigrationsResource(
                 location=_optional("DBMIGRATE_MIGRATIONS_DIR"),
+            ),
+            "change_capture": ChangeCaptureResource(
+                engine=os.environ.get("DBMIGRATE_CDC_ENGINE", "replication"),
+                max_lag_s=float(os.environ.get("DBMIGRATE_CDC_MAX_LAG_S", "2")),
+                caught_up_ticks=int(os.environ.get("DBMIGRATE_CDC_CAUGHT_UP_TICKS", "3")),
+                snapshot_strategy=os.environ.get("DBMIGRATE_SNAPSHOT_STRATEGY", "auto"),
+                repl_host=_optional(SOURCE_PREFIX + "REPL_HOST"),
+                repl_port=dg.EnvVar.int(SOURCE_PREFIX + "REPL_PORT")
+                if os.environ.get(SOURCE_PREFIX + "REPL_PORT") else None,
+                repl_user=_optional(SOURCE_PREFIX + "REPL_USER"),
+                repl_password=_optional(SOURCE_PREFIX + "REPL_PASSWORD"),
             ),
         }
     )

@@ -13,13 +13,20 @@ import re
 
 import dagster as dg
 
-from migration_assets.defs.resources import FullLoadResource, MySQLResource, as_failure
+from migration_assets.defs.resources import (
+    ChangeCaptureResource,
+    FullLoadResource,
+    MySQLResource,
+    as_failure,
+)
 from migration_assets.defs.schema.assets import TARGET_SCHEMA
 from migration_assets.lib import catalog as cat
 from migration_assets.lib.catalog import Catalog, Table
+from migration_assets.lib.cdc.position import Snapshot
 from migration_assets.lib.copy.runner import FullLoad, TableResult
 from migration_assets.lib.errors import MigrationError
 
+SNAPSHOT = dg.AssetKey(["migration", "snapshot"])  # materialized by the full load (defs/cdc)
 ROW_COUNT_CHECK = "row_count_matches"
 CHECKSUM_CHECK = "checksum_matches"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
@@ -49,7 +56,7 @@ def get_asset_spec(catalog: Catalog, table: Table) -> dg.AssetSpec:
     key_text = ", ".join(table.key) if table.key else "none (copied whole)"
     return dg.AssetSpec(
         key=table_key(catalog, table),
-        deps=[TARGET_SCHEMA],
+        deps=[TARGET_SCHEMA, SNAPSHOT],
         group_name=safe_name(catalog.database),
         kinds={"mysql"},
         skippable=True,
@@ -154,16 +161,15 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
         description="Copies the selected tables' batches from the source into the target.",
     )
     def full_load(context: dg.AssetExecutionContext, source_db: MySQLResource,
-                  target_db: MySQLResource, full_load_settings: FullLoadResource):
+                  target_db: MySQLResource, full_load_settings: FullLoadResource,
+                  change_capture: ChangeCaptureResource):
         tables = [by_key[k] for k in sorted(context.selected_asset_keys) if k in by_key]
         partitions = list(context.partition_keys)
         context.log.info(f"copying {len(tables)} table(s), partitions {partitions[0]}..{partitions[-1]}, "
                          f"{full_load_settings.workers} workers")
-        loader = FullLoad(catalog, source_db.settings(), target_db.settings(),
-                          workers=full_load_settings.workers, validate=full_load_settings.validate_chunks,
-                          log=context.log.info)
         failed: list[str] = []
         try:
+            loader = _loader(context, catalog, source_db, target_db, full_load_settings, change_capture)
             for result in loader.run(tables, partitions):
                 key = specs[result.table].key
                 if result.error is not None:
@@ -177,6 +183,31 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
             raise as_failure(MigrationError(f"{len(failed)} table(s) failed: " + "; ".join(failed)))
 
     return full_load
+
+
+def _loader(context: dg.AssetExecutionContext, catalog: Catalog, source_db: MySQLResource,
+            target_db: MySQLResource, settings: FullLoadResource,
+            change_capture: ChangeCaptureResource) -> FullLoad:
+    from migration_assets.lib.cdc import config
+    from migration_assets.lib.dms import table_mappings_json
+
+    source, target = source_db.settings(), target_db.settings()
+    cfg = change_capture.settings(source)
+
+    def record(snapshot: Snapshot) -> None:
+        context.log_event(dg.AssetMaterialization(asset_key=SNAPSHOT, metadata={
+            "snapshot_id": snapshot.snapshot_id, "binlog_file": snapshot.position.file,
+            "binlog_position": snapshot.position.position, "position": str(snapshot.position),
+            "gtid_set": snapshot.position.gtid_set or "-", "strategy": snapshot.strategy,
+            "taken_at": snapshot.taken_at.isoformat(sep=" ") + " UTC",
+            "partitions": f"{context.partition_keys[0]}..{context.partition_keys[-1]}"}))
+
+    return FullLoad(catalog, source, target, workers=settings.workers,
+                    validate=settings.validate_chunks, log=context.log.info, strategy=cfg.strategy,
+                    change_capture=cfg.enabled, on_snapshot=record,
+                    replication_user=config.replication_login(cfg, source) if cfg.enabled else None,
+                    stream=(change_capture.stream(source, target, table_mappings_json(catalog))
+                            if cfg.enabled else None))
 
 
 def load_catalog() -> Catalog:

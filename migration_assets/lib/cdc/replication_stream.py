@@ -32,7 +32,7 @@ CONFLICTING_CONNECTION = 1934  # MariaDB: a second connection to the same source
 
 def channel_for(database: str) -> str:
     """A replication connection name derived from the target database, stable across runs."""
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in database.lower())
+    cleaned = "".join(c if (c.isascii() and c.isalnum()) or c == "_" else "_" for c in database.lower())
     return ("dbmigrate_" + cleaned)[:64]
 
 

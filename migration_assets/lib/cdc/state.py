@@ -17,9 +17,11 @@ same snapshot (:func:`coverage`); that is what makes the stream's start position
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import pymysql
 from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog
@@ -129,19 +131,32 @@ def _exists(conn: Connection, table: str) -> bool:
         return cur.fetchone() is not None
 
 
+def _write(conn: Connection, sql: str, params: tuple, attempts: int = 5) -> None:
+    """One small committed write; parallel workers touching neighbouring rows of the state
+    table can deadlock on its index, which InnoDB resolves by rolling one back: retry it."""
+    for attempt in range(attempts):
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+            conn.commit()
+            return
+        except pymysql.err.OperationalError as exc:
+            conn.rollback()
+            if exc.args[0] not in (1205, 1213) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+
+
 def forget_batch(conn: Connection, table: str, batch: str) -> None:
     """Before a batch's range is deleted: it no longer holds rows of any snapshot."""
-    with conn.cursor() as cur:
-        cur.execute(f"DELETE FROM {quote(BATCHES_TABLE)} WHERE table_name = %s AND batch = %s",
-                    (table, batch))
-    conn.commit()
+    _write(conn, f"DELETE FROM {quote(BATCHES_TABLE)} WHERE table_name = %s AND batch = %s",
+           (table, batch))
 
 
 def record_batch(conn: Connection, snapshot_id: int, table: str, batch: str) -> None:
-    with conn.cursor() as cur:
-        cur.execute(f"REPLACE INTO {quote(BATCHES_TABLE)} VALUES (%s, %s, %s, %s)",
-                    (table, batch, snapshot_id, _now()))
-    conn.commit()
+    _write(conn, f"INSERT INTO {quote(BATCHES_TABLE)} VALUES (%s, %s, %s, %s) ON DUPLICATE KEY "
+                 "UPDATE snapshot_id = VALUES(snapshot_id), copied_at = VALUES(copied_at)",
+           (table, batch, snapshot_id, _now()))
 
 
 @dataclass(frozen=True)

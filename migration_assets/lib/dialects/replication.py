@@ -37,7 +37,7 @@ class ReplicaSource:
 
 def _literal_name(name: str) -> str:
     """A replication channel/connection name: letters, digits and underscores only."""
-    if not name or not all(c.isalnum() or c == "_" for c in name) or len(name) > 64:
+    if not name or not all((c.isascii() and c.isalnum()) or c == "_" for c in name) or len(name) > 64:
         raise MigrationError(f"'{name}' cannot name a replication channel (letters, digits and "
                              "underscores, at most 64)")
     return name

@@ -1,0 +1,1 @@
+"""Dagster objects of the live migration: source assets, snapshot, change stream, sensor."""

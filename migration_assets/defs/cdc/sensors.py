@@ -1,0 +1,102 @@
+"""The change-stream sensor: lag over time, health, and verification once caught up.
+
+Every tick it reads the stream's status, records it as an observation of
+``migration/change_stream`` (so the UI plots the lag) and evaluates the ``stream_healthy``
+check (failed, with the engine's own message and the next step, when the engine stopped on an
+error). When the lag has been at or under the threshold for N consecutive ticks it requests a
+``live_verification`` run with a run key per caught-up position, so the same state is never
+verified twice. The decision is a pure function of the status and the cursor.
+"""
+
+
+import json
+from dataclasses import dataclass
+
+import dagster as dg
+
+from migration_assets.defs.cdc.assets import CHANGE_STREAM, status_metadata, stream_check
+from migration_assets.defs.full_load.assets import load_catalog
+from migration_assets.defs.resources import ChangeCaptureResource, MySQLResource
+from migration_assets.lib.cdc import state
+from migration_assets.lib.cdc.stream import StreamState, StreamStatus
+from migration_assets.lib.connection import connect
+from migration_assets.lib.dms import table_mappings_json
+from migration_assets.lib.errors import MigrationError
+
+LIVE_VERIFICATION_JOB = "live_verification"
+
+
+@dataclass(frozen=True)
+class Decision:
+    streak: int  # consecutive caught-up ticks so far
+    run_key: str | None  # launch verification with this key
+    reason: str
+
+
+def position_key(status: StreamStatus) -> str:
+    if status.applied is not None:
+        return str(status.applied)
+    return str(status.details.get("checkpoint") or status.details.get("recovery_checkpoint") or "lag-ok")
+
+
+def decide(status: StreamStatus, streak: int, *, max_lag_s: float, ticks: int) -> Decision:
+    """Pure: from this tick's status and the streak so far, what to do."""
+    if status.state is StreamState.FAILED:
+        return Decision(0, None, f"change capture failed: {status.error} Next: {status.next_step}")
+    if not status.caught_up(max_lag_s):
+        lag = "unknown" if status.lag_seconds is None else f"{status.lag_seconds:g} s"
+        return Decision(0, None, f"{status.state.value}, lag {lag} (threshold {max_lag_s:g} s)")
+    streak += 1
+    if streak < ticks:
+        return Decision(streak, None, f"caught up for {streak} of {ticks} ticks")
+    key = f"caught-up-{status.engine}-{position_key(status)}"
+    return Decision(streak, key, f"caught up for {streak} ticks at {position_key(status)}: verifying")
+
+
+@dg.sensor(
+    name="change_stream_sensor",
+    job_name=LIVE_VERIFICATION_JOB,
+    minimum_interval_seconds=10,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Watches change capture: lag (observations), health (stream_healthy check), and "
+                "launches live verification once the target has caught up.",
+)
+def change_stream_sensor(context: dg.SensorEvaluationContext, source_db: MySQLResource,
+                         target_db: MySQLResource, change_capture: ChangeCaptureResource):
+    cursor = json.loads(context.cursor) if context.cursor else {"streak": 0}
+    try:
+        if change_capture.engine == "none":
+            return dg.SkipReason("change capture is off (DBMIGRATE_CDC_ENGINE=none)")
+        with connect(target_db.settings()) as conn:
+            record = state.stream_record(conn)
+        if record is None:
+            return dg.SkipReason("no change stream started yet: materialize migration/change_stream "
+                                 "(job start_change_capture) after the full load")
+        catalog = load_catalog()
+        stream = change_capture.stream(source_db.settings(), target_db.settings(),
+                                       table_mappings_json(catalog))
+        status = stream.status()
+    except MigrationError as exc:
+        return dg.SkipReason(f"cannot read the change stream: {exc}")
+    cfg = change_capture
+    decision = decide(status, int(cursor.get("streak", 0)), max_lag_s=cfg.max_lag_s,
+                      ticks=cfg.caught_up_ticks)
+    events = [dg.AssetObservation(asset_key=CHANGE_STREAM, metadata=status_metadata(status)),
+              _evaluation(status)]
+    context.update_cursor(json.dumps({"streak": decision.streak}))
+    if decision.run_key is None:
+        return dg.SensorResult(asset_events=events, skip_reason=decision.reason)
+    return dg.SensorResult(asset_events=events, run_requests=[dg.RunRequest(
+        run_key=decision.run_key, tags={"dbmigrate/caught_up_at": position_key(status)})])
+
+
+def _evaluation(status: StreamStatus) -> dg.AssetCheckEvaluation:
+    result = stream_check(status)
+    return dg.AssetCheckEvaluation(asset_key=CHANGE_STREAM, check_name=result.check_name,
+                                   passed=result.passed, metadata=result.metadata,
+                                   severity=result.severity, description=result.description)
+
+
+@dg.definitions
+def definitions() -> dg.Definitions:
+    return dg.Definitions(sensors=[change_stream_sensor])
