@@ -367,11 +367,12 @@ def cmd_cdc_wait(args: argparse.Namespace) -> int:
 
 def cmd_workload(args: argparse.Namespace) -> int:
     from migration_assets.lib import catalog as cat
-    from migration_assets.lib.workload import Workload
+    from migration_assets.lib.workload import Workload, run_parallel
 
     catalog = cat.load(cat.resolve_path(args.catalog))
-    stats = Workload(source_settings_from_env(), catalog, rate=args.rate, seconds=args.seconds,
-                     seed=args.seed).run()
+    stats = run_parallel([Workload(source_settings_from_env(), catalog, rate=args.rate / args.threads,
+                                   seconds=args.seconds, seed=args.seed + i)
+                          for i in range(max(1, args.threads))])
     print(f"workload: {stats.changes:,} row changes in {stats.seconds:.1f} s "
           f"({stats.changes / max(stats.seconds, 1e-9):,.0f}/s): {stats.inserts:,} inserts, "
           f"{stats.updates:,} updates, {stats.deletes:,} deletes, {stats.failed:,} refused by constraints")
@@ -478,6 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     wl.add_argument("--rate", type=float, default=200, help="row changes per second (default 200)")
     wl.add_argument("--seconds", type=float, default=30, help="how long (default 30)")
     wl.add_argument("--seed", type=int, default=1, help="same seed, same choices (default 1)")
+    wl.add_argument("--threads", type=int, default=1,
+                    help="connections writing in parallel, sharing the rate (default 1)")
     wl.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
     wl.set_defaults(func=cmd_workload)
 

@@ -216,3 +216,20 @@ class Workload:
             stats.per_table[p.name] += 1
         except pymysql.err.IntegrityError:
             stats.failed += 1
+
+
+def run_parallel(workloads: list[Workload]) -> WorkloadStats:
+    """Several workloads at once (one connection each); their figures added up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(workloads)) as pool:
+        results = list(pool.map(lambda w: w.run(), workloads))
+    total = WorkloadStats(seconds=max(r.seconds for r in results))
+    for r in results:
+        total.inserts += r.inserts
+        total.updates += r.updates
+        total.deletes += r.deletes
+        total.failed += r.failed
+        for table, n in r.per_table.items():
+            total.per_table[table] += n
+    return total
