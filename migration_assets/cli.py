@@ -375,7 +375,8 @@ def cmd_workload(args: argparse.Namespace) -> int:
                           for i in range(max(1, args.threads))])
     print(f"workload: {stats.changes:,} row changes in {stats.seconds:.1f} s "
           f"({stats.changes / max(stats.seconds, 1e-9):,.0f}/s): {stats.inserts:,} inserts, "
-          f"{stats.updates:,} updates, {stats.deletes:,} deletes, {stats.failed:,} refused by constraints")
+          f"{stats.updates:,} updates, {stats.deletes:,} deletes, {stats.failed:,} refused by constraints, "
+          f"{stats.rolled_back:,} transactions rolled back by the server (deadlock)")
     return 0
 
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 import dagster as dg
 from pymysql.connections import Connection
 
+from migration_assets.defs.cdc.dms_resource import DmsResource
+from migration_assets.lib.cdc import dms_env
 from migration_assets.lib.connection import SOURCE_PREFIX, TARGET_PREFIX, DbSettings, connect
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.engine import FlywayEngine
@@ -77,6 +79,7 @@ class ChangeCaptureResource(dg.ConfigurableResource):
     repl_port: int | None = None
     repl_user: str | None = None
     repl_password: str | None = None
+    dms: DmsResource | None = None  # the AWS DMS task, for engine=dms
 
     def settings(self, source: DbSettings):  # noqa: ANN201 - lib.cdc.config.CdcSettings
         from migration_assets.lib.cdc import config
@@ -90,25 +93,15 @@ class ChangeCaptureResource(dg.ConfigurableResource):
                 env[f"{SOURCE_PREFIX}REPL_{suffix}"] = str(value)
         return config.from_env(source, env)
 
-    def stream(self, source: DbSettings, target: DbSettings, table_mappings: str,
-               dms: "DmsStreamFactory | None" = None):  # noqa: ANN201, UP037 - a ChangeStream
+    def stream(self, source: DbSettings, target: DbSettings, table_mappings: str):  # noqa: ANN201
         from migration_assets.lib.cdc import config
 
         cfg = self.settings(source)
         if cfg.engine == "dms":
-            if dms is None or not dms.configured:
-                raise MigrationError("DBMIGRATE_CDC_ENGINE=dms but the DMS task is not configured: set "
-                                     "DBMIGRATE_DMS_TASK_ID and the DMS ARNs (see `terraform output`)")
-            return dms.stream(table_mappings)
+            return (self.dms or DmsResource()).stream(source.database, table_mappings)
         if cfg.engine == "none":
             raise MigrationError("change capture is off (DBMIGRATE_CDC_ENGINE=none)")
         return config.replication_stream(cfg, source, target)
-
-
-class DmsStreamFactory:  # the shape of defs.cdc.dms_resource.DmsResource used above
-    configured: bool
-
-    def stream(self, table_mappings: str): ...  # noqa: ANN201
 
 
 def _optional(name: str) -> dg.EnvVar | None:
@@ -139,6 +132,23 @@ def as_failure(exc: MigrationError) -> dg.Failure:
     return dg.Failure(description=str(exc), allow_retries=False)
 
 
+def dms_resource() -> DmsResource:
+    """The DMS task settings from ``DBMIGRATE_DMS_*`` and the AWS region/endpoint variables."""
+    env = {name: _optional(name) for name in (
+        "DBMIGRATE_DMS_TASK_ID", "DBMIGRATE_DMS_REPLICATION_INSTANCE_ARN",
+        "DBMIGRATE_DMS_SOURCE_ENDPOINT_ARN", "DBMIGRATE_DMS_TARGET_ENDPOINT_ARN")}
+    return DmsResource(
+        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        endpoint_url=_optional("AWS_ENDPOINT_URL"),
+        task_id=env["DBMIGRATE_DMS_TASK_ID"] or "",
+        replication_instance_arn=env["DBMIGRATE_DMS_REPLICATION_INSTANCE_ARN"],
+        source_endpoint_arn=env["DBMIGRATE_DMS_SOURCE_ENDPOINT_ARN"],
+        target_endpoint_arn=env["DBMIGRATE_DMS_TARGET_ENDPOINT_ARN"],
+        task_settings_path=os.environ.get("DBMIGRATE_DMS_TASK_SETTINGS") or dms_env.DEFAULT_TASK_SETTINGS,
+        stale_after_s=float(os.environ.get("DBMIGRATE_DMS_STALE_AFTER_S") or dms_env.DEFAULT_STALE_AFTER_S),
+    )
+
+
 @dg.definitions
 def resources() -> dg.Definitions:
     return dg.Definitions(
@@ -161,6 +171,7 @@ def resources() -> dg.Definitions:
                 if os.environ.get(SOURCE_PREFIX + "REPL_PORT") else None,
                 repl_user=_optional(SOURCE_PREFIX + "REPL_USER"),
                 repl_password=_optional(SOURCE_PREFIX + "REPL_PASSWORD"),
+                dms=dms_resource(),
             ),
         }
     )

@@ -33,6 +33,8 @@ from migration_assets.lib.errors import MigrationError
 
 TICK_S = 0.02
 CONNECTION_ERRORS = (2003, 2006, 2013)
+LOCK_ERRORS = (1205, 1213)  # lock wait timeout, deadlock
+AUTO_INCREMENT_EXHAUSTED = 1467
 STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 
 
@@ -54,12 +56,22 @@ class WorkloadStats:
     updates: int = 0
     deletes: int = 0
     failed: int = 0
+    rolled_back: int = 0  # transactions the server rolled back (deadlock, lock wait): not counted
     seconds: float = 0.0
     per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def changes(self) -> int:
         return self.inserts + self.updates + self.deletes
+
+    def add(self, other: WorkloadStats) -> None:
+        self.inserts += other.inserts
+        self.updates += other.updates
+        self.deletes += other.deletes
+        self.failed += other.failed
+        self.rolled_back += other.rolled_back
+        for name, n in other.per_table.items():
+            self.per_table[name] += n
 
 
 def _constrained_columns(conn: Connection, database: str) -> tuple[dict, dict]:
@@ -172,9 +184,17 @@ class Workload:
                     break
                 due += self.rate * TICK_S
                 todo, due = int(due), due - int(due)
-                for _ in range(todo):
-                    self._one(conn, rng, plans, inserted, stats)
-                conn.commit()
+                tick = WorkloadStats()
+                try:
+                    for _ in range(todo):
+                        self._one(conn, rng, plans, inserted, tick)
+                    conn.commit()
+                    stats.add(tick)
+                except pymysql.err.OperationalError as exc:
+                    if not (exc.args and exc.args[0] in LOCK_ERRORS):
+                        raise
+                    conn.rollback()  # as an application would: this tick's changes are not made
+                    stats.rolled_back += 1
                 sleep = TICK_S - ((time.monotonic() - started) - now)
                 if sleep > 0:
                     time.sleep(sleep)
@@ -190,7 +210,16 @@ class Workload:
         try:
             with conn.cursor() as cur:
                 if roll < insert_w and p.insert_sql:
-                    cur.execute(p.insert_sql, (rng.randint(p.key_min, p.key_max),))
+                    if p.insert_sql in self._disabled:
+                        return
+                    try:
+                        cur.execute(p.insert_sql, (rng.randint(p.key_min, p.key_max),))
+                    except pymysql.err.OperationalError as exc:
+                        if not (exc.args and exc.args[0] == AUTO_INCREMENT_EXHAUSTED):
+                            raise
+                        self._disabled.add(p.insert_sql)  # a small key type ran out of values
+                        stats.failed += 1
+                        return
                     if cur.rowcount:
                         inserted[p.name].append(int(cur.lastrowid))
                         stats.inserts += 1
@@ -201,7 +230,7 @@ class Workload:
                     try:
                         cur.execute(update, (rng.randint(p.key_min, p.key_max),))
                     except (pymysql.err.OperationalError, pymysql.err.DataError) as exc:
-                        if exc.args and exc.args[0] in CONNECTION_ERRORS:
+                        if exc.args and exc.args[0] in CONNECTION_ERRORS + LOCK_ERRORS:
                             raise
                         self._disabled.add(update)  # e.g. a CHECK (JSON_VALID) the change breaks
                         stats.failed += 1
@@ -226,10 +255,5 @@ def run_parallel(workloads: list[Workload]) -> WorkloadStats:
         results = list(pool.map(lambda w: w.run(), workloads))
     total = WorkloadStats(seconds=max(r.seconds for r in results))
     for r in results:
-        total.inserts += r.inserts
-        total.updates += r.updates
-        total.deletes += r.deletes
-        total.failed += r.failed
-        for table, n in r.per_table.items():
-            total.per_table[table] += n
+        total.add(r)
     return total

@@ -180,3 +180,12 @@ def test_workload_plan_keeps_constraints() -> None:
     assert "`note` = REVERSE(`note`)" in updated and "`qty` = `qty` ^ 1" in updated
     assert "`customer_id` =" not in updated and "`email` =" not in updated
     assert plan_table(_table(cols, key=("email",)), set(), set(), 1, 9) is None  # no integer key
+
+
+def test_snapshot_lock_blocks_commits_on_mariadb_and_takes_ftwrl_on_mysql() -> None:
+    from migration_assets.lib.dialects.replication import snapshot_lock_sql
+
+    assert snapshot_lock_sql(Flavor.MARIADB) == (["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"],
+                                                 ["BACKUP STAGE END"])
+    for flavor in (Flavor.MYSQL, Flavor.AURORA_MYSQL):
+        assert snapshot_lock_sql(flavor) == (["FLUSH TABLES WITH READ LOCK"], ["UNLOCK TABLES"])

@@ -18,8 +18,10 @@ from migration_assets.defs.cdc.assets import CHANGE_STREAM, status_metadata, str
 from migration_assets.defs.full_load.assets import load_catalog
 from migration_assets.defs.resources import ChangeCaptureResource, MySQLResource
 from migration_assets.lib.cdc import state
+from migration_assets.lib.cdc.snapshot import read_position
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
 from migration_assets.lib.connection import connect
+from migration_assets.lib.dialects.flavor import detect
 from migration_assets.lib.dms import table_mappings_json
 from migration_assets.lib.errors import MigrationError
 
@@ -33,13 +35,16 @@ class Decision:
     reason: str
 
 
-def position_key(status: StreamStatus) -> str:
+def position_key(status: StreamStatus, source_position: str | None = None) -> str:
+    """The caught-up state's name: the applied position where the engine reports it (a replica),
+    else the source's position when the lag was read (DMS reports a lag, not a position)."""
     if status.applied is not None:
         return str(status.applied)
-    return str(status.details.get("checkpoint") or status.details.get("recovery_checkpoint") or "lag-ok")
+    return str(status.details.get("recovery_checkpoint") or source_position or "lag-ok")
 
 
-def decide(status: StreamStatus, streak: int, *, max_lag_s: float, ticks: int) -> Decision:
+def decide(status: StreamStatus, streak: int, *, max_lag_s: float, ticks: int,
+           source_position: str | None = None) -> Decision:
     """Pure: from this tick's status and the streak so far, what to do."""
     if status.state is StreamState.FAILED:
         return Decision(0, None, f"change capture failed: {status.error} Next: {status.next_step}")
@@ -49,8 +54,9 @@ def decide(status: StreamStatus, streak: int, *, max_lag_s: float, ticks: int) -
     streak += 1
     if streak < ticks:
         return Decision(streak, None, f"caught up for {streak} of {ticks} ticks")
-    key = f"caught-up-{status.engine}-{position_key(status)}"
-    return Decision(streak, key, f"caught up for {streak} ticks at {position_key(status)}: verifying")
+    at = position_key(status, source_position)
+    return Decision(streak, f"caught-up-{status.engine}-{at}",
+                    f"caught up for {streak} ticks at {at}: verifying")
 
 
 @dg.sensor(
@@ -76,18 +82,22 @@ def change_stream_sensor(context: dg.SensorEvaluationContext, source_db: MySQLRe
         stream = change_capture.stream(source_db.settings(), target_db.settings(),
                                        table_mappings_json(catalog))
         status = stream.status()
+        source_position = None
+        if status.applied is None and status.caught_up(change_capture.max_lag_s):
+            with connect(source_db.settings()) as conn:
+                source_position = str(read_position(conn, detect(conn)))
     except MigrationError as exc:
         return dg.SkipReason(f"cannot read the change stream: {exc}")
     cfg = change_capture
     decision = decide(status, int(cursor.get("streak", 0)), max_lag_s=cfg.max_lag_s,
-                      ticks=cfg.caught_up_ticks)
+                      ticks=cfg.caught_up_ticks, source_position=source_position)
     events = [dg.AssetObservation(asset_key=CHANGE_STREAM, metadata=status_metadata(status)),
               _evaluation(status)]
     context.update_cursor(json.dumps({"streak": decision.streak}))
     if decision.run_key is None:
         return dg.SensorResult(asset_events=events, skip_reason=decision.reason)
     return dg.SensorResult(asset_events=events, run_requests=[dg.RunRequest(
-        run_key=decision.run_key, tags={"dbmigrate/caught_up_at": position_key(status)})])
+        run_key=decision.run_key, tags={"dbmigrate/caught_up_at": position_key(status, source_position)})])
 
 
 def _evaluation(status: StreamStatus) -> dg.AssetCheckEvaluation:

@@ -50,15 +50,21 @@ def start(stream: ChangeStream, *, source: DbSettings, target: DbSettings, catal
                 # fire the target's again. Saved, and restored at cutover or reset.
                 for table in catalog.tables:
                     triggers.suspend(conn, target.database, table.name)
-            state.record_stream(conn, stream.engine, snapshot)
-    return stream.start(snapshot)
+            record = state.record_stream(conn, stream.engine, snapshot)
+        fresh = record.engine_started_at is None
+        status = stream.start(snapshot, fresh=fresh)
+        if fresh:
+            state.mark_engine_started(conn)
+    return status
 
 
 def refuse_if_engine_exists(stream: ChangeStream) -> None:
     """A stream this migration did not record (left by an earlier attempt) would apply changes
     from the wrong point, or into a target being loaded: refuse until it is reset."""
     existing = stream.status()
-    if existing.state is not StreamState.NOT_STARTED:
+    idle = existing.state is StreamState.NOT_STARTED or (
+        stream.stopped_is_idle and existing.state in (StreamState.STOPPED, StreamState.FAILED))
+    if not idle:
         raise MigrationError(
             f"a {stream.engine} stream already exists on the target ({existing.state.value}, applied "
             f"up to {existing.applied or 'unknown'}) but no start of it is recorded for this "

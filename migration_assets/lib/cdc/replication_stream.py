@@ -82,6 +82,7 @@ class ReplicationStream:
     channel: str = ""
     engine: str = "replication"
     fires_triggers: bool = False
+    stopped_is_idle: bool = False
 
     def __post_init__(self) -> None:
         self.channel = self.channel or channel_for(self.target.database)
@@ -122,7 +123,10 @@ class ReplicationStream:
         with self._conn() as (conn, flavor):
             return status_from_row(self._row(conn, flavor))
 
-    def start(self, snapshot: Snapshot) -> StreamStatus:
+    def start(self, snapshot: Snapshot, *, fresh: bool = False) -> StreamStatus:
+        # A configured channel was configured from this snapshot (the controller refuses a
+        # stray one before recording the start), so it resumes whether or not ``fresh``.
+        del fresh
         with self._conn() as (conn, flavor):
             current = status_from_row(self._row(conn, flavor))
             if current.state is StreamState.NOT_STARTED:

@@ -3,9 +3,11 @@
 Two strategies, both exact (every row any worker reads is as of the same binlog position):
 
 - ``lock`` (mydumper's way, any MySQL or MariaDB): with the worker connections already open, a
-  control connection takes ``FLUSH TABLES WITH READ LOCK``, each worker starts ``START
-  TRANSACTION WITH CONSISTENT SNAPSHOT``, the position is read, and the lock is released:
-  writes wait for milliseconds. Needs ``RELOAD`` (and ``REPLICATION CLIENT`` / ``BINLOG MONITOR``
+  control connection stops every commit (``FLUSH TABLES WITH READ LOCK`` on MySQL; on MariaDB
+  ``BACKUP STAGE BLOCK_COMMIT``, which unlike FTWRL does not wait for busy tables to close and
+  so is taken at once under a heavy write load), each worker starts ``START TRANSACTION WITH
+  CONSISTENT SNAPSHOT``, the position is read, and the lock is released: commits wait for
+  milliseconds. Needs ``RELOAD`` (and ``REPLICATION CLIENT`` / ``BINLOG MONITOR``
   to read the position). Reads run in parallel, one snapshot connection per worker.
 - ``single`` (MariaDB, no lock at all): one ``START TRANSACTION WITH CONSISTENT SNAPSHOT``
   whose ``binlog_snapshot_file/position`` status is the exact binlog point of that view
@@ -32,10 +34,10 @@ from pymysql.connections import Connection
 from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
 from migration_assets.lib.dialects.flavor import Flavor, detect
-from migration_assets.lib.dialects.replication import binlog_status_sql, gtid_sql
+from migration_assets.lib.dialects.replication import binlog_status_sql, gtid_sql, snapshot_lock_sql
 from migration_assets.lib.errors import MigrationError
 
-LOCK_WAIT_TIMEOUT_S = 10  # how long FLUSH TABLES WITH READ LOCK may wait for running statements
+LOCK_WAIT_TIMEOUT_S = 10  # how long the commit lock may wait for running statements
 
 
 class Strategy(StrEnum):
@@ -221,10 +223,12 @@ def take(settings: DbSettings, connections: int, strategy: Strategy = Strategy.A
             position = _snapshot_status(opened[0])
             held = 0.0
         else:
+            acquire, release = snapshot_lock_sql(flavor)
             with control.cursor() as cur:
                 cur.execute("SET SESSION lock_wait_timeout = %s", (LOCK_WAIT_TIMEOUT_S,))
                 try:
-                    cur.execute("FLUSH TABLES WITH READ LOCK")
+                    for statement in acquire:
+                        cur.execute(statement)
                 except pymysql.err.OperationalError as exc:
                     if exc.args[0] == 1205:
                         raise MigrationError(
@@ -239,7 +243,8 @@ def take(settings: DbSettings, connections: int, strategy: Strategy = Strategy.A
                 position = read_position(control, flavor)
             finally:
                 with control.cursor() as cur:
-                    cur.execute("UNLOCK TABLES")
+                    for statement in release:
+                        cur.execute(statement)
             held = time.monotonic() - started
         return SourceSnapshot(position, chosen, flavor, dt.datetime.now(dt.UTC).replace(tzinfo=None),
                               round(held, 4), opened)

@@ -49,7 +49,8 @@ _DDL = (
     f"CREATE TABLE IF NOT EXISTS {quote(STREAM_TABLE)} ("
     " stream_id TINYINT NOT NULL PRIMARY KEY, engine VARCHAR(16) NOT NULL,"
     " snapshot_id BIGINT NOT NULL, binlog_file VARCHAR(512) NOT NULL,"
-    " binlog_position BIGINT UNSIGNED NOT NULL, started_at DATETIME(6) NOT NULL"
+    " binlog_position BIGINT UNSIGNED NOT NULL, started_at DATETIME(6) NOT NULL,"
+    " engine_started_at DATETIME(6) NULL"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 )
 
@@ -220,30 +221,40 @@ class StreamRecord:
     snapshot_id: int
     start: BinlogPosition
     started_at: dt.datetime
+    #: When the engine accepted the start from ``start`` (None: recorded, not started yet).
+    engine_started_at: dt.datetime | None = None
 
 
 def stream_record(conn: Connection) -> StreamRecord | None:
     if not _exists(conn, STREAM_TABLE):
         return None
     with conn.cursor() as cur:
-        cur.execute(f"SELECT engine, snapshot_id, binlog_file, binlog_position, started_at "
-                    f"FROM {quote(STREAM_TABLE)} WHERE stream_id = 1")
+        cur.execute(f"SELECT engine, snapshot_id, binlog_file, binlog_position, started_at, "
+                    f"engine_started_at FROM {quote(STREAM_TABLE)} WHERE stream_id = 1")
         row = cur.fetchone()
     if row is None:
         return None
-    return StreamRecord(row[0], int(row[1]), BinlogPosition(row[2], int(row[3])), row[4])
+    return StreamRecord(row[0], int(row[1]), BinlogPosition(row[2], int(row[3])), row[4], row[5])
 
 
 def record_stream(conn: Connection, engine: str, snapshot: Snapshot) -> StreamRecord:
     ensure(conn)
     with conn.cursor() as cur:
-        cur.execute(f"INSERT IGNORE INTO {quote(STREAM_TABLE)} VALUES (1, %s, %s, %s, %s, %s)",
+        cur.execute(f"INSERT IGNORE INTO {quote(STREAM_TABLE)} VALUES (1, %s, %s, %s, %s, %s, NULL)",
                     (engine, snapshot.snapshot_id, snapshot.position.file,
                      snapshot.position.position, _now()))
     conn.commit()
     record = stream_record(conn)
     assert record is not None
     return record
+
+
+def mark_engine_started(conn: Connection) -> None:
+    """The engine took the start at the snapshot: from now on a start resumes, never repositions."""
+    with conn.cursor() as cur:
+        cur.execute(f"UPDATE {quote(STREAM_TABLE)} SET engine_started_at = %s "
+                    "WHERE stream_id = 1 AND engine_started_at IS NULL", (_now(),))
+    conn.commit()
 
 
 def forget_stream(conn: Connection) -> None:

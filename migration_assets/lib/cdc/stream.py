@@ -52,8 +52,15 @@ class ChangeStream(Protocol):
     #: True when the engine applies changes as SQL statements that fire the target's
     #: triggers (DMS); a binlog replica applying row events does not fire them.
     fires_triggers: bool
+    #: True when a stopped stream applies nothing and a fresh start repositions it at a new
+    #: snapshot (DMS); False when a stopped one keeps its position and ``start`` would resume
+    #: it (a replica), so one left from an earlier attempt must be reset first.
+    stopped_is_idle: bool
 
-    def start(self, snapshot: Snapshot) -> StreamStatus: ...
+    def start(self, snapshot: Snapshot, *, fresh: bool = False) -> StreamStatus:
+        """``fresh``: not started from ``snapshot`` yet, so begin exactly at its position;
+        otherwise resume from the position applied so far (running: nothing to do)."""
+        ...
 
     def status(self) -> StreamStatus: ...
 

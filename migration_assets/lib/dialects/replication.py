@@ -200,3 +200,17 @@ def binlog_status_sql(flavor: Flavor, version: tuple[int, int] = (8, 0)) -> str:
 
 def gtid_sql(flavor: Flavor) -> str:
     return "SELECT @@GLOBAL.gtid_binlog_pos" if flavor is Flavor.MARIADB else "SELECT @@GLOBAL.gtid_executed"
+
+
+def snapshot_lock_sql(flavor: Flavor) -> tuple[list[str], list[str]]:
+    """Statements that briefly stop every commit on the source, and those that release them.
+
+    MariaDB 10.4+: ``BACKUP STAGE START`` + ``BACKUP STAGE BLOCK_COMMIT`` (what mariabackup
+    uses) blocks only commits: it neither waits for open transactions nor flushes tables, so it
+    is taken within milliseconds under a heavy write load, where ``FLUSH TABLES WITH READ LOCK``
+    waits for every table in use to be closed. MySQL: ``FLUSH TABLES WITH READ LOCK`` (as
+    mydumper). Both need RELOAD.
+    """
+    if flavor is Flavor.MARIADB:
+        return ["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"], ["BACKUP STAGE END"]
+    return ["FLUSH TABLES WITH READ LOCK"], ["UNLOCK TABLES"]
