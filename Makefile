@@ -16,7 +16,7 @@ $(BIN)/dbmigrate: pyproject.toml
 	touch $@
 
 install: $(BIN)/dbmigrate .venv-checkov/bin/checkov
-	@mkdir -p $(DAGSTER_HOME)
+	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml  # local sqlite storage
 
 # checkov lives in its own virtualenv: its pins would fight Dagster's.
 .venv-checkov/bin/checkov:
@@ -34,21 +34,19 @@ down: install
 	$(BIN)/dbmigrate dev down --state-dir $(STATE)
 	rm -f $(ENV_FILE)
 
-# End to end on the built-in local default: servers, demo data, the migration job, the report.
+# End to end on the built-in local default, live: servers, demo data, a write workload during
+# the full load, change capture from its snapshot, the sensor launching the live verification.
 demo: up
+	@. ./$(ENV_FILE) && { $(BIN)/dbmigrate cdc reset > /dev/null 2>&1 || true; }  # a re-run starts over
 	. ./$(ENV_FILE) && $(BIN)/dbmigrate demo-data --scale $(DEMO_SCALE) --replace
 	. ./$(ENV_FILE) && $(BIN)/dbmigrate catalog refresh
-	@echo "running: dagster job execute -m migration_assets -j full_migration (log: .dbmigrate/job.log)"
-	@. ./$(ENV_FILE) && $(BIN)/dagster job execute -m migration_assets -j full_migration \
-		> .dbmigrate/job.log 2>&1 || { tail -n 40 .dbmigrate/job.log; echo "FAILED: the migration job failed; full log in .dbmigrate/job.log"; exit 1; }
-	@echo "=== Full load (from the job's verification_report asset) ==="
-	@awk '/verification report$$/{on=1; next} on && /^\+/{n++} on{print} n==4{exit}' .dbmigrate/job.log
+	@. ./$(ENV_FILE) && bash scripts/demo.sh
 	@$(MAKE) --no-print-directory demo-report
 
 demo-report:
 	@echo
-	@echo "=== Verification report (recomputed now from both servers) ==="
-	@. ./$(ENV_FILE) && $(BIN)/dbmigrate schema validate && $(BIN)/dbmigrate verify
+	@echo "=== Verification report (recomputed now from both servers, at one source position) ==="
+	@. ./$(ENV_FILE) && $(BIN)/dbmigrate schema validate && $(BIN)/dbmigrate verify --live
 	@echo "Servers are still running. Explore in the UI:  . $(ENV_FILE) && $(BIN)/dagster dev -w workspace.yaml"
 	@echo "Stop and delete them:                          make down"
 

@@ -83,6 +83,33 @@ def cmd_dev_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dev_wait_run(args: argparse.Namespace) -> int:
+    """Wait for a run a sensor launches in the local Dagster instance (``make demo``)."""
+    import time
+
+    import dagster as dg
+
+    since = time.time() - args.since_s
+    deadline = time.monotonic() + args.timeout
+    with dg.DagsterInstance.get() as instance:
+        while True:
+            runs = [r for r in instance.get_run_records(
+                filters=dg.RunsFilter(job_name=args.job, tags={"dagster/sensor_name": args.sensor}),
+                limit=5) if r.create_timestamp.timestamp() >= since]
+            run = runs[0].dagster_run if runs else None
+            if run is not None and run.is_finished:
+                _log(f"{args.job} run {run.run_id[:8]} launched by {args.sensor}: {run.status.value}")
+                if run.status is not dg.DagsterRunStatus.SUCCESS:
+                    raise MigrationError(f"the {args.job} run {run.run_id} {run.status.value}: see it in "
+                                         "the UI (dagster dev) or `dagster run list`")
+                return 0
+            if time.monotonic() > deadline:
+                state = f"run {run.run_id[:8]} is {run.status.value}" if run else "no run launched yet"
+                raise MigrationError(f"{args.sensor} did not complete a {args.job} run within "
+                                     f"{args.timeout:.0f} s ({state}); is the daemon running?")
+            time.sleep(1)
+
+
 # -- demo data ---------------------------------------------------------------------------------
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from migration_assets.lib.demo import generator
@@ -293,15 +320,15 @@ def _cdc_context(args: argparse.Namespace):  # noqa: ANN202 - (catalog, source, 
 
 
 def _print_status(status) -> None:  # noqa: ANN001
-    print(f"engine:   {status.engine}\nstate:    {status.state.value}")
-    print(f"applied:  {status.applied or '-'}\nlag:      "
+    print(f"engine:     {status.engine}\nstate:      {status.state.value}")
+    print(f"applied:    {status.applied or '-'}\nlag:        "
           + ("-" if status.lag_seconds is None else f"{status.lag_seconds:g} s"))
     for key, value in status.details.items():
-        print(f"{key + ':':<10}{value}")
+        print(f"{key + ':':<12}{value}")
     if status.error:
-        print(f"error:    {status.error}")
+        print(f"error:      {status.error}")
     if status.next_step:
-        print(f"next:     {status.next_step}")
+        print(f"next:       {status.next_step}")
 
 
 def cmd_cdc_preflight(args: argparse.Namespace) -> int:
@@ -376,7 +403,7 @@ def cmd_workload(args: argparse.Namespace) -> int:
     print(f"workload: {stats.changes:,} row changes in {stats.seconds:.1f} s "
           f"({stats.changes / max(stats.seconds, 1e-9):,.0f}/s): {stats.inserts:,} inserts, "
           f"{stats.updates:,} updates, {stats.deletes:,} deletes, {stats.failed:,} refused by constraints, "
-          f"{stats.rolled_back:,} transactions rolled back by the server (deadlock)")
+          f"{stats.rolled_back:,} rolled back by the server (deadlock)")
     return 0
 
 
@@ -427,6 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--target-port", type=int, help="default: a free port")
             p.add_argument("--database", default=DEFAULT_DATABASE,
                            help=f"database name to export (default {DEFAULT_DATABASE})")
+    wait_run = dev_sub.add_parser("wait-run", help="wait for a run a sensor launches (local instance)")
+    wait_run.add_argument("--job", default="live_verification")
+    wait_run.add_argument("--sensor", default="change_stream_sensor")
+    wait_run.add_argument("--since-s", type=float, default=600,
+                          help="only runs created in the last N seconds (default 600)")
+    wait_run.add_argument("--timeout", type=float, default=300)
+    wait_run.set_defaults(func=cmd_dev_wait_run)
 
     demo = sub.add_parser("demo-data", help="create and fill the demo shop database on the source")
     demo.add_argument("--scale", type=float, default=1.0,

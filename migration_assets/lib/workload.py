@@ -48,6 +48,15 @@ class TablePlan:
     update_sqls: tuple[str, ...]
     key_min: int
     key_max: int
+    #: finds an existing key at or after a random point (a point lookup then keeps the change
+    #: itself a primary-key write, as an application's: an UPDATE with the search in a
+    #: subquery scans the whole index)
+    pick_sql: str = ""
+
+    def pick(self, cur, rng: random.Random) -> int | None:  # noqa: ANN001 - a pymysql cursor
+        cur.execute(self.pick_sql, (rng.randint(self.key_min, self.key_max),))
+        row = cur.fetchone()
+        return None if row is None else int(row[0])
 
 
 @dataclass
@@ -56,7 +65,7 @@ class WorkloadStats:
     updates: int = 0
     deletes: int = 0
     failed: int = 0
-    rolled_back: int = 0  # transactions the server rolled back (deadlock, lock wait): not counted
+    rolled_back: int = 0  # changes the server rolled back (deadlock, lock wait): not counted
     seconds: float = 0.0
     per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -116,8 +125,7 @@ def plan_table(table: Table, unique: set[str], foreign: set[str], key_min: int,
                 values.append(q(c.name))
         if names:
             insert_sql = (f"INSERT INTO {q(table.name)} ({', '.join(names)}) SELECT {', '.join(values)} "
-                          f"FROM {q(table.name)} WHERE {q(key_col.name)} >= %s "
-                          f"ORDER BY {q(key_col.name)} LIMIT 1")
+                          f"FROM {q(table.name)} WHERE {q(key_col.name)} = %s")
     updates = []
     for c in table.copy_columns:
         if c.name in unique or c.name in foreign or c.name in table.key:
@@ -128,12 +136,12 @@ def plan_table(table: Table, unique: set[str], foreign: set[str], key_min: int,
             expr = f"REVERSE({q(c.name)})"
         else:
             continue
-        updates.append(f"UPDATE {q(table.name)} SET {q(c.name)} = {expr} WHERE {q(key_col.name)} = "
-                       f"(SELECT k FROM (SELECT {q(key_col.name)} AS k FROM {q(table.name)} "
-                       f"WHERE {q(key_col.name)} >= %s ORDER BY {q(key_col.name)} LIMIT 1) AS _k)")
+        updates.append(f"UPDATE {q(table.name)} SET {q(c.name)} = {expr} WHERE {q(key_col.name)} = %s")
     if insert_sql is None and not updates:
         return None
-    return TablePlan(table.name, key_col.name, insert_sql, tuple(updates), key_min, key_max)
+    pick_sql = (f"SELECT {q(key_col.name)} FROM {q(table.name)} WHERE {q(key_col.name)} >= %s "
+                f"ORDER BY {q(key_col.name)} LIMIT 1")
+    return TablePlan(table.name, key_col.name, insert_sql, tuple(updates), key_min, key_max, pick_sql)
 
 
 def plan(conn: Connection, catalog: Catalog, database: str) -> list[TablePlan]:
@@ -171,7 +179,9 @@ class Workload:
         rng = random.Random(self.seed)
         stats = WorkloadStats()
         inserted: dict[str, list[int]] = defaultdict(list)
-        with connect(self.settings, autocommit=False) as conn:
+        # One transaction per change, as OLTP applications commit: small transactions keep
+        # parallel workloads from deadlocking each other on gap and auto-increment locks.
+        with connect(self.settings, autocommit=True) as conn:
             plans = plan(conn, self.catalog, self.settings.database)
             if not plans:
                 raise MigrationError(f"no table of {self.settings.database} can take generic writes "
@@ -184,17 +194,13 @@ class Workload:
                     break
                 due += self.rate * TICK_S
                 todo, due = int(due), due - int(due)
-                tick = WorkloadStats()
-                try:
-                    for _ in range(todo):
-                        self._one(conn, rng, plans, inserted, tick)
-                    conn.commit()
-                    stats.add(tick)
-                except pymysql.err.OperationalError as exc:
-                    if not (exc.args and exc.args[0] in LOCK_ERRORS):
-                        raise
-                    conn.rollback()  # as an application would: this tick's changes are not made
-                    stats.rolled_back += 1
+                for _ in range(todo):
+                    try:
+                        self._one(conn, rng, plans, inserted, stats)
+                    except pymysql.err.OperationalError as exc:
+                        if not (exc.args and exc.args[0] in LOCK_ERRORS):
+                            raise
+                        stats.rolled_back += 1  # as an application would see it: not made
                 sleep = TICK_S - ((time.monotonic() - started) - now)
                 if sleep > 0:
                     time.sleep(sleep)
@@ -212,8 +218,11 @@ class Workload:
                 if roll < insert_w and p.insert_sql:
                     if p.insert_sql in self._disabled:
                         return
+                    key = p.pick(cur, rng)
+                    if key is None:
+                        return
                     try:
-                        cur.execute(p.insert_sql, (rng.randint(p.key_min, p.key_max),))
+                        cur.execute(p.insert_sql, (key,))
                     except pymysql.err.OperationalError as exc:
                         if not (exc.args and exc.args[0] == AUTO_INCREMENT_EXHAUSTED):
                             raise
@@ -227,8 +236,11 @@ class Workload:
                     update = rng.choice(p.update_sqls)
                     if update in self._disabled:
                         return
+                    key = p.pick(cur, rng)
+                    if key is None:
+                        return
                     try:
-                        cur.execute(update, (rng.randint(p.key_min, p.key_max),))
+                        cur.execute(update, (key,))
                     except (pymysql.err.OperationalError, pymysql.err.DataError) as exc:
                         if exc.args and exc.args[0] in CONNECTION_ERRORS + LOCK_ERRORS:
                             raise

@@ -34,8 +34,13 @@ output "aurora_secret_arn" {
 }
 
 output "dms_task_arn" {
-  description = "The full-load-and-cdc task (null without DMS)."
+  description = "The CDC-only task (null without DMS)."
   value       = var.enable_dms ? module.dms[0].replication_task_arn : null
+}
+
+output "dms_task_id" {
+  description = "DBMIGRATE_DMS_TASK_ID: the CDC-only task `dbmigrate cdc start` starts at the snapshot position (null without DMS)."
+  value       = var.enable_dms ? module.dms[0].replication_task_id : null
 }
 
 output "runner_policy_arn" {

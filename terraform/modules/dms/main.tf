@@ -1,6 +1,6 @@
 ################################################################################
 # DMS: a private replication instance, TLS (verify-full) endpoints whose
-# credentials come from Secrets Manager, and a full-load-and-cdc task whose
+# credentials come from Secrets Manager, and a CDC-only task whose
 # mappings are generated from the same table catalog the Python side uses.
 ################################################################################
 
@@ -74,14 +74,23 @@ resource "aws_dms_endpoint" "target" {
 ################################################################################
 
 resource "aws_dms_replication_task" "this" {
-  replication_task_id       = "${var.name}-full-load-and-cdc"
-  migration_type            = "full-load-and-cdc"
+  # Changes only: the Dagster full load copies the rows from one snapshot, and
+  # `dbmigrate cdc start` (or the start_change_capture job) starts this task with
+  # start-replication at that snapshot's binlog position (CdcStartPosition). A
+  # full-load-and-cdc task would copy every table a second time on top of the load.
+  replication_task_id       = "${var.name}-cdc"
+  migration_type            = "cdc"
   replication_instance_arn  = aws_dms_replication_instance.this.replication_instance_arn
   source_endpoint_arn       = aws_dms_endpoint.source.endpoint_arn
   target_endpoint_arn       = aws_dms_endpoint.target.endpoint_arn
   table_mappings            = var.table_mappings_json
   replication_task_settings = var.task_settings_json
-  start_replication_task    = false # the cutover workflow starts it, not an apply
+  start_replication_task    = false # started at the snapshot position by the code location, never by an apply
+
+  lifecycle {
+    # The start position is the run's, set when the task is started, not infrastructure.
+    ignore_changes = [cdc_start_position, cdc_start_time]
+  }
 
   tags = var.tags
 }

@@ -4,8 +4,13 @@ output "replication_instance_arn" {
 }
 
 output "replication_task_arn" {
-  description = "ARN of the full-load-and-cdc task (the Dagster DMS sensors watch it)."
+  description = "ARN of the CDC-only task (started at the snapshot position by `dbmigrate cdc start`; the change_stream_sensor watches it)."
   value       = try(aws_dms_replication_task.this.replication_task_arn, null)
+}
+
+output "replication_task_id" {
+  description = "Identifier of the CDC-only task: set DBMIGRATE_DMS_TASK_ID to it."
+  value       = try(aws_dms_replication_task.this.replication_task_id, null)
 }
 
 output "source_endpoint_arn" {

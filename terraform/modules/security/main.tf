@@ -270,8 +270,19 @@ data "aws_iam_policy_document" "runner" {
     for_each = var.dms_task_arn == null ? [] : [1]
     content {
       sid       = "DriveTheReplicationTask"
-      actions   = ["dms:DescribeReplicationTasks", "dms:StartReplicationTask", "dms:StopReplicationTask", "dms:DescribeTableStatistics"]
+      actions   = ["dms:StartReplicationTask", "dms:StopReplicationTask", "dms:DescribeTableStatistics"]
       resources = [var.dms_task_arn]
+    }
+  }
+
+  dynamic "statement" {
+    # Describe calls and CloudWatch reads take no resource-level permission: "*" is the only
+    # resource they accept (read-only; the change_stream_sensor's status and CDC latency).
+    for_each = var.dms_task_arn == null ? [] : [1]
+    content {
+      sid       = "WatchTheReplicationTask"
+      actions   = ["dms:DescribeReplicationTasks", "dms:DescribeReplicationInstances", "cloudwatch:GetMetricStatistics"]
+      resources = ["*"]
     }
   }
 

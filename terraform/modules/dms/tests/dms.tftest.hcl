@@ -40,8 +40,8 @@ run "private_encrypted_tls_everywhere" {
     error_message = "MySQL to Aurora"
   }
   assert {
-    condition     = aws_dms_replication_task.this.migration_type == "full-load-and-cdc" && !aws_dms_replication_task.this.start_replication_task
-    error_message = "a full-load-and-cdc task that an apply does not start"
+    condition     = aws_dms_replication_task.this.migration_type == "cdc" && !aws_dms_replication_task.this.start_replication_task
+    error_message = "a CDC-only task (the full load is Dagster's) that an apply does not start"
   }
   assert {
     condition     = toset([for a in aws_cloudwatch_metric_alarm.this : a.metric_name]) == toset(["CDCLatencySource", "CDCLatencyTarget", "CPUUtilization", "FreeableMemory"])
