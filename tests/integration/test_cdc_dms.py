@@ -209,12 +209,18 @@ def _latency(seconds: float, minutes_ago: int = 0) -> None:
                 {"Name": "ReplicationTaskIdentifier", "Value": TASK}]}])
 
 
-def test_sensor_verifies_once_cloudwatch_latency_is_under_the_threshold(aws, loaded, monkeypatch) -> None:
+def _started(aws, loaded) -> tuple:  # noqa: ANN001
+    """The DMS stream started after the load, and the sensor's resources."""
     _dms, resource, _backend = aws
-    source, target, catalog, path, _snapshot = loaded
-    resources = _sensor_resources(source, target, resource)
+    source, target, catalog, _path, _snapshot = loaded
     stream = resource.stream(target.database, table_mappings_json(catalog))
     controller.start(stream, source=source, target=target, catalog=catalog, replication_user=source)
+    return stream, _sensor_resources(source, target, resource)
+
+
+def test_sensor_verifies_once_cloudwatch_latency_is_under_the_threshold(aws, loaded, monkeypatch) -> None:
+    source, path = loaded[0], loaded[3]
+    _stream, resources = _started(aws, loaded)
 
     result, cursor = _tick(resources, path, None, monkeypatch)  # running, no datapoint: lag unknown
     assert not result.run_requests and "lag unknown" in result.skip_reason.skip_message
@@ -236,11 +242,8 @@ def test_sensor_verifies_once_cloudwatch_latency_is_under_the_threshold(aws, loa
 
 
 def test_a_failed_task_fails_the_check_with_the_dms_message(aws, loaded, monkeypatch) -> None:
-    _dms, resource, backend = aws
-    source, target, catalog, path, _snapshot = loaded
-    resources = _sensor_resources(source, target, resource)
-    stream = resource.stream(target.database, table_mappings_json(catalog))
-    controller.start(stream, source=source, target=target, catalog=catalog, replication_user=source)
+    backend, source, path = aws[2], loaded[0], loaded[3]
+    stream, resources = _started(aws, loaded)
     (task,) = backend.replication_tasks.values()
     task.status = "failed"
     describe = task.to_dict

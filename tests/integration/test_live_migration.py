@@ -306,7 +306,7 @@ def test_kill_9_of_the_load_and_of_the_controller_with_writes_then_converge(live
         done = _cli(["cdc", "start"], env)
         out, err = done.communicate(timeout=120)
         assert done.returncode == 0, err
-        assert "state:    running" in out
+        assert "state:      running" in out
     waited = _cli(["cdc", "wait", "--timeout", "60"], env)
     out, err = waited.communicate(timeout=120)
     assert waited.returncode == 0, err
