@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from migration_assets.lib.catalog import Catalog
-from migration_assets.lib.connection import DbSettings
+from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy import copier
 from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad
@@ -260,3 +260,20 @@ def test_catalog_refresh_sees_a_new_table(new_database, source_server, tmp_path:
     cat.save(read_catalog(source, batches=4), path)
     assert [t.name for t in cat.load(path).tables] == ["a", "b"]
     assert cat.load(path) == cat.from_json(path.read_text())
+
+
+def test_empty_string_in_the_last_field_of_a_chunk_stays_empty(new_database, source_server,
+                                                               target_server) -> None:
+    """The chunk's last row has no line terminator after it unless one is added: LOAD DATA
+    would read its empty last field as NULL (and refuse it for a NOT NULL column)."""
+    source = new_database(source_server, "es_s", create=True)
+    target = new_database(target_server, "es_t", create=True)
+    for settings in (source, target):
+        with connect(settings) as conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(5) NULL, b VARCHAR(5) NOT NULL)")
+    with connect(source) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO t VALUES (1, 'x', 'y'), (2, '', ''), (3, NULL, '')")
+    catalog = read_catalog(source, batches=1)
+    results = load(catalog, source, target)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    assert all_rows(target, "t", "id") == [(1, "x", "y"), (2, "", ""), (3, None, "")]

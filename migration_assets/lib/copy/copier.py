@@ -190,7 +190,9 @@ class TableCopier:
                 messages = [w[2] for w in cur.fetchall()]
                 if any("cut by GROUP_CONCAT" in m for m in messages):
                     return b"", -1  # truncated: the caller halves the chunk
-        return (data or b""), int(count)
+        # GROUP_CONCAT puts separators between rows only: without a terminator after the last
+        # row, LOAD DATA reads an empty last field as NULL ('' lost, or refused if NOT NULL).
+        return ((data + b"\n") if data else b""), int(count)
 
     def _next_cursor(self, src: Connection, lower_pred: str, lower_params: list[Any],
                      upper_pred: str, upper_params: list[Any], rows: int) -> tuple | None:
