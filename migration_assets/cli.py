@@ -236,14 +236,14 @@ def cmd_load(args: argparse.Namespace) -> int:
     from migration_assets.lib.copy.runner import FullLoad
 
     catalog = cat.load(cat.resolve_path(args.catalog))
-    source = source_settings_from_env()
+    source, target = source_settings_from_env(), target_settings_from_env()
     cfg = config.from_env(source)
-    loader = FullLoad(catalog, source, target_settings_from_env(),
+    loader = FullLoad(catalog, source, target,
                       workers=args.workers, validate=not args.no_validate, log=_log,
                       strategy=parse_strategy(args.strategy) if args.strategy else cfg.strategy,
                       change_capture=cfg.enabled,
                       replication_user=config.replication_login(cfg, source) if cfg.enabled else None,
-                      stream=_cdc_context(args)[4] if cfg.enabled else None)
+                      stream=_change_stream(cfg, source, target, catalog) if cfg.enabled else None)
     results = list(loader.run(_selected_tables(catalog, args.tables), catalog.partition_keys))
     print(report.as_text([r.report_row() for r in results]))
     if loader.snapshot is not None:
@@ -306,17 +306,14 @@ def _cdc_context(args: argparse.Namespace):  # noqa: ANN202 - (catalog, source, 
     catalog = cat.load(cat.resolve_path(args.catalog))
     source, target = source_settings_from_env(), target_settings_from_env()
     cfg = config.from_env(source)
-    if cfg.engine == "dms":
-        from migration_assets.lib.cdc.dms_env import dms_stream_from_env
-        from migration_assets.lib.dms import table_mappings_json
+    return catalog, source, target, cfg, _change_stream(cfg, source, target, catalog)
 
-        stream = dms_stream_from_env(table_mappings_json(catalog))
-    elif cfg.engine == "replication":
-        stream = config.replication_stream(cfg, source, target)
-    else:
-        raise MigrationError("change capture is off (DBMIGRATE_CDC_ENGINE=none): set it to "
-                             "replication or dms")
-    return catalog, source, target, cfg, stream
+
+def _change_stream(cfg, source: DbSettings, target: DbSettings, catalog):  # noqa: ANN001, ANN202
+    from migration_assets.lib.cdc import config
+    from migration_assets.lib.cdc.dms_env import dms_stream_from_env
+
+    return config.make_stream(cfg, source, target, catalog, dms_stream_from_env)
 
 
 def _print_status(status) -> None:  # noqa: ANN001

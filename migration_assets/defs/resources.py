@@ -14,6 +14,7 @@ import dagster as dg
 from pymysql.connections import Connection
 
 from migration_assets.defs.cdc.dms_resource import DmsResource
+from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc import dms_env
 from migration_assets.lib.connection import SOURCE_PREFIX, TARGET_PREFIX, DbSettings, connect
 from migration_assets.lib.errors import MigrationError
@@ -93,15 +94,12 @@ class ChangeCaptureResource(dg.ConfigurableResource):
                 env[f"{SOURCE_PREFIX}REPL_{suffix}"] = str(value)
         return config.from_env(source, env)
 
-    def stream(self, source: DbSettings, target: DbSettings, table_mappings: str):  # noqa: ANN201
+    def stream(self, source: DbSettings, target: DbSettings, catalog: Catalog):  # noqa: ANN201
         from migration_assets.lib.cdc import config
 
-        cfg = self.settings(source)
-        if cfg.engine == "dms":
-            return (self.dms or DmsResource()).stream(source.database, table_mappings)
-        if cfg.engine == "none":
-            raise MigrationError("change capture is off (DBMIGRATE_CDC_ENGINE=none)")
-        return config.replication_stream(cfg, source, target)
+        dms = self.dms or DmsResource()
+        return config.make_stream(self.settings(source), source, target, catalog,
+                                  lambda mappings: dms.stream(source.database, mappings))
 
 
 def _optional(name: str) -> dg.EnvVar | None:

@@ -25,7 +25,6 @@ from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc import controller
 from migration_assets.lib.cdc.snapshot import read_position
 from migration_assets.lib.dialects.flavor import detect
-from migration_assets.lib.dms import table_mappings_json
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify.live import verify_live
 
@@ -75,10 +74,9 @@ def build_source_observation(catalog: Catalog) -> dg.AssetsDefinition:
     return observe_source
 
 
-def _stream(change_capture: ChangeCaptureResource, source_db: MySQLResource,
-            target_db: MySQLResource, catalog: Catalog):  # noqa: ANN202
-    return change_capture.stream(source_db.settings(), target_db.settings(),
-                                 table_mappings_json(catalog))
+def stream_for(change_capture: ChangeCaptureResource, source_db: MySQLResource,
+               target_db: MySQLResource, catalog: Catalog):  # noqa: ANN201 - a ChangeStream
+    return change_capture.stream(source_db.settings(), target_db.settings(), catalog)
 
 
 def build_change_stream(catalog: Catalog) -> dg.AssetsDefinition:
@@ -97,7 +95,7 @@ def build_change_stream(catalog: Catalog) -> dg.AssetsDefinition:
         try:
             from migration_assets.lib.cdc import config
 
-            stream = _stream(change_capture, source_db, target_db, catalog)
+            stream = stream_for(change_capture, source_db, target_db, catalog)
             status = controller.start(stream, source=source, target=target, catalog=catalog,
                                       replication_user=config.replication_login(
                                           change_capture.settings(source), source))
@@ -143,7 +141,7 @@ def build_live_verification(catalog: Catalog) -> dg.AssetsDefinition:
     def live_verification(context: dg.AssetExecutionContext, source_db: MySQLResource,
                           target_db: MySQLResource, change_capture: ChangeCaptureResource):
         try:
-            stream = _stream(change_capture, source_db, target_db, catalog)
+            stream = stream_for(change_capture, source_db, target_db, catalog)
             results = verify_live(source_db.settings(), target_db.settings(), catalog,
                                   list(catalog.tables), stream, log=context.log.info)
         except MigrationError as exc:
@@ -175,7 +173,7 @@ def stop_stream(context: dg.OpExecutionContext, source_db: MySQLResource, target
                 change_capture: ChangeCaptureResource) -> None:
     catalog = load_catalog()
     try:
-        status = _stream(change_capture, source_db, target_db, catalog).stop()
+        status = stream_for(change_capture, source_db, target_db, catalog).stop()
     except MigrationError as exc:
         raise as_failure(exc) from exc
     context.log_event(dg.AssetObservation(asset_key=CHANGE_STREAM, metadata=status_metadata(status)))

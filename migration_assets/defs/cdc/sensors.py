@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from migration_assets.defs.cdc.assets import CHANGE_STREAM, status_metadata, stream_check
+from migration_assets.defs.cdc.assets import CHANGE_STREAM, status_metadata, stream_check, stream_for
 from migration_assets.defs.full_load.assets import load_catalog
 from migration_assets.defs.resources import ChangeCaptureResource, MySQLResource
 from migration_assets.lib.cdc import state
@@ -22,7 +22,6 @@ from migration_assets.lib.cdc.snapshot import read_position
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
 from migration_assets.lib.connection import connect
 from migration_assets.lib.dialects.flavor import detect
-from migration_assets.lib.dms import table_mappings_json
 from migration_assets.lib.errors import MigrationError
 
 LIVE_VERIFICATION_JOB = "live_verification"
@@ -79,8 +78,7 @@ def change_stream_sensor(context: dg.SensorEvaluationContext, source_db: MySQLRe
             return dg.SkipReason("no change stream started yet: materialize migration/change_stream "
                                  "(job start_change_capture) after the full load")
         catalog = load_catalog()
-        stream = change_capture.stream(source_db.settings(), target_db.settings(),
-                                       table_mappings_json(catalog))
+        stream = stream_for(change_capture, source_db, target_db, catalog)
         status = stream.status()
         source_position = None
         if status.applied is None and status.caught_up(change_capture.max_lag_s):

@@ -189,7 +189,6 @@ def _loader(context: dg.AssetExecutionContext, catalog: Catalog, source_db: MySQ
             target_db: MySQLResource, settings: FullLoadResource,
             change_capture: ChangeCaptureResource) -> FullLoad:
     from migration_assets.lib.cdc import config
-    from migration_assets.lib.dms import table_mappings_json
 
     source, target = source_db.settings(), target_db.settings()
     cfg = change_capture.settings(source)
@@ -206,8 +205,7 @@ def _loader(context: dg.AssetExecutionContext, catalog: Catalog, source_db: MySQ
                     validate=settings.validate_chunks, log=context.log.info, strategy=cfg.strategy,
                     change_capture=cfg.enabled, on_snapshot=record,
                     replication_user=config.replication_login(cfg, source) if cfg.enabled else None,
-                    stream=(change_capture.stream(source, target, table_mappings_json(catalog))
-                            if cfg.enabled else None))
+                    stream=change_capture.stream(source, target, catalog) if cfg.enabled else None)
 
 
 def load_catalog() -> Catalog:

@@ -14,11 +14,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc.replication_stream import ReplicationStream
 from migration_assets.lib.cdc.snapshot import Strategy, parse_strategy
+from migration_assets.lib.cdc.stream import ChangeStream
 from migration_assets.lib.connection import SOURCE_PREFIX, DbSettings
 from migration_assets.lib.dialects.replication import ReplicaSource
 from migration_assets.lib.errors import MigrationError
@@ -49,7 +51,7 @@ def parse_engine(text: str) -> str:
     return engine
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def number(env: Mapping[str, str], name: str, default: float) -> float:
     text = env.get(name)
     if not text:
         return default
@@ -75,8 +77,8 @@ def from_env(source: DbSettings, env: Mapping[str, str] | None = None) -> CdcSet
     return CdcSettings(
         engine=parse_engine(env.get("DBMIGRATE_CDC_ENGINE") or DEFAULT_ENGINE),
         replica_source=replica,
-        max_lag_s=_number(env, "DBMIGRATE_CDC_MAX_LAG_S", DEFAULT_MAX_LAG_S),
-        caught_up_ticks=int(_number(env, "DBMIGRATE_CDC_CAUGHT_UP_TICKS", DEFAULT_CAUGHT_UP_TICKS)),
+        max_lag_s=number(env, "DBMIGRATE_CDC_MAX_LAG_S", DEFAULT_MAX_LAG_S),
+        caught_up_ticks=int(number(env, "DBMIGRATE_CDC_CAUGHT_UP_TICKS", DEFAULT_CAUGHT_UP_TICKS)),
         strategy=parse_strategy(env.get("DBMIGRATE_SNAPSHOT_STRATEGY") or "auto"),
     )
 
@@ -91,3 +93,17 @@ def replication_login(cfg: CdcSettings, source: DbSettings) -> DbSettings:
 
 def replication_stream(cfg: CdcSettings, source: DbSettings, target: DbSettings) -> ReplicationStream:
     return ReplicationStream(target=target, source=cfg.replica_source, source_database=source.database)
+
+
+def make_stream(cfg: CdcSettings, source: DbSettings, target: DbSettings, catalog: Catalog,
+                dms: Callable[[str], ChangeStream]) -> ChangeStream:
+    """The configured engine's stream; ``dms(table_mappings)`` builds the DMS one (its AWS
+    clients come from the environment for the CLI, from a dagster-aws resource in Dagster)."""
+    if cfg.engine == "dms":
+        from migration_assets.lib.dms import table_mappings_json
+
+        return dms(table_mappings_json(catalog))
+    if cfg.engine == "none":
+        raise MigrationError("change capture is off (DBMIGRATE_CDC_ENGINE=none): set it to "
+                             "replication or dms")
+    return replication_stream(cfg, source, target)
