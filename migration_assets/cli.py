@@ -85,8 +85,6 @@ def cmd_dev_down(args: argparse.Namespace) -> int:
 
 def cmd_dev_wait_run(args: argparse.Namespace) -> int:
     """Wait for a run a sensor launches in the local Dagster instance (``make demo``)."""
-    import time
-
     import dagster as dg
 
     since = time.time() - args.since_s
@@ -290,11 +288,8 @@ def cmd_verify_live(args: argparse.Namespace) -> int:
     bad = [r for r in results if not r.ok]
     if bad:
         raise MigrationError(f"source and target differ in {len(bad)} table(s) at the same source "
-                             "position: " + "; ".join(
-                                 f"{r.table}: " + (", ".join(d.describe() for d in r.differences[:5])
-                                                   or "ranges " + ", ".join(
-                                                       x.batch for x in r.verification.checksum_mismatches))
-                                 for r in bad))
+                             "position: " + "; ".join(f"{r.table}: " + ", ".join(r.findings(5))
+                                                      for r in bad))
     return 0
 
 

@@ -15,7 +15,9 @@ from pymysql.connections import Connection
 
 from migration_assets.defs.cdc.dms_resource import DmsResource
 from migration_assets.lib.catalog import Catalog
+from migration_assets.lib.cdc import config as cdc_config
 from migration_assets.lib.cdc import dms_env
+from migration_assets.lib.cdc.stream import ChangeStream
 from migration_assets.lib.connection import SOURCE_PREFIX, TARGET_PREFIX, DbSettings, connect
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.engine import FlywayEngine
@@ -72,9 +74,9 @@ class ChangeCaptureResource(dg.ConfigurableResource):
     The same settings as the CLI's (``lib/cdc/config.py``), bound from the same variables.
     """
 
-    engine: str = "replication"  # replication | dms | none
-    max_lag_s: float = 2.0
-    caught_up_ticks: int = 3
+    engine: str = cdc_config.DEFAULT_ENGINE  # replication | dms | none
+    max_lag_s: float = cdc_config.DEFAULT_MAX_LAG_S
+    caught_up_ticks: int = cdc_config.DEFAULT_CAUGHT_UP_TICKS
     snapshot_strategy: str = "auto"
     repl_host: str | None = None  # the source as the target reaches it (default: the source's)
     repl_port: int | None = None
@@ -82,9 +84,7 @@ class ChangeCaptureResource(dg.ConfigurableResource):
     repl_password: str | None = None
     dms: DmsResource | None = None  # the AWS DMS task, for engine=dms
 
-    def settings(self, source: DbSettings):  # noqa: ANN201 - lib.cdc.config.CdcSettings
-        from migration_assets.lib.cdc import config
-
+    def settings(self, source: DbSettings) -> cdc_config.CdcSettings:
         env = {"DBMIGRATE_CDC_ENGINE": self.engine, "DBMIGRATE_CDC_MAX_LAG_S": str(self.max_lag_s),
                "DBMIGRATE_CDC_CAUGHT_UP_TICKS": str(self.caught_up_ticks),
                "DBMIGRATE_SNAPSHOT_STRATEGY": self.snapshot_strategy}
@@ -92,13 +92,11 @@ class ChangeCaptureResource(dg.ConfigurableResource):
                               ("USER", self.repl_user), ("PASSWORD", self.repl_password)):
             if value not in (None, ""):
                 env[f"{SOURCE_PREFIX}REPL_{suffix}"] = str(value)
-        return config.from_env(source, env)
+        return cdc_config.from_env(source, env)
 
-    def stream(self, source: DbSettings, target: DbSettings, catalog: Catalog):  # noqa: ANN201
-        from migration_assets.lib.cdc import config
-
+    def stream(self, source: DbSettings, target: DbSettings, catalog: Catalog) -> ChangeStream:
         dms = self.dms or DmsResource()
-        return config.make_stream(self.settings(source), source, target, catalog,
+        return cdc_config.make_stream(self.settings(source), source, target, catalog,
                                   lambda mappings: dms.stream(source.database, mappings))
 
 
@@ -131,19 +129,18 @@ def as_failure(exc: MigrationError) -> dg.Failure:
 
 
 def dms_resource() -> DmsResource:
-    """The DMS task settings from ``DBMIGRATE_DMS_*`` and the AWS region/endpoint variables."""
-    env = {name: _optional(name) for name in (
-        "DBMIGRATE_DMS_TASK_ID", "DBMIGRATE_DMS_REPLICATION_INSTANCE_ARN",
-        "DBMIGRATE_DMS_SOURCE_ENDPOINT_ARN", "DBMIGRATE_DMS_TARGET_ENDPOINT_ARN")}
+    """The DMS task settings from ``DBMIGRATE_DMS_*`` (read by the CLI's parser, so a bad value
+    fails in the same sentence) and the AWS region/endpoint variables."""
+    parsed = dms_env.from_env()
     return DmsResource(
         region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         endpoint_url=_optional("AWS_ENDPOINT_URL"),
-        task_id=env["DBMIGRATE_DMS_TASK_ID"] or "",
-        replication_instance_arn=env["DBMIGRATE_DMS_REPLICATION_INSTANCE_ARN"],
-        source_endpoint_arn=env["DBMIGRATE_DMS_SOURCE_ENDPOINT_ARN"],
-        target_endpoint_arn=env["DBMIGRATE_DMS_TARGET_ENDPOINT_ARN"],
-        task_settings_path=os.environ.get("DBMIGRATE_DMS_TASK_SETTINGS") or dms_env.DEFAULT_TASK_SETTINGS,
-        stale_after_s=float(os.environ.get("DBMIGRATE_DMS_STALE_AFTER_S") or dms_env.DEFAULT_STALE_AFTER_S),
+        task_id=os.environ.get("DBMIGRATE_DMS_TASK_ID", ""),  # default: per database, at use
+        replication_instance_arn=parsed.replication_instance_arn,
+        source_endpoint_arn=parsed.source_endpoint_arn,
+        target_endpoint_arn=parsed.target_endpoint_arn,
+        task_settings_path=parsed.task_settings_path,
+        stale_after_s=parsed.stale_after_s,
     )
 
 
@@ -160,9 +157,11 @@ def resources() -> dg.Definitions:
                 location=_optional("DBMIGRATE_MIGRATIONS_DIR"),
             ),
             "change_capture": ChangeCaptureResource(
-                engine=os.environ.get("DBMIGRATE_CDC_ENGINE", "replication"),
-                max_lag_s=float(os.environ.get("DBMIGRATE_CDC_MAX_LAG_S", "2")),
-                caught_up_ticks=int(os.environ.get("DBMIGRATE_CDC_CAUGHT_UP_TICKS", "3")),
+                engine=os.environ.get("DBMIGRATE_CDC_ENGINE", cdc_config.DEFAULT_ENGINE),
+                max_lag_s=cdc_config.number(os.environ, "DBMIGRATE_CDC_MAX_LAG_S",
+                                            cdc_config.DEFAULT_MAX_LAG_S),
+                caught_up_ticks=int(cdc_config.number(os.environ, "DBMIGRATE_CDC_CAUGHT_UP_TICKS",
+                                                      cdc_config.DEFAULT_CAUGHT_UP_TICKS)),
                 snapshot_strategy=os.environ.get("DBMIGRATE_SNAPSHOT_STRATEGY", "auto"),
                 repl_host=_optional(SOURCE_PREFIX + "REPL_HOST"),
                 repl_port=dg.EnvVar.int(SOURCE_PREFIX + "REPL_PORT")

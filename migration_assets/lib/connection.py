@@ -24,6 +24,10 @@ SOURCE_PREFIX = "ON_PREM_DB_"
 TARGET_PREFIX = "AURORA_DB_"
 REQUIRED_SUFFIXES = ("HOST", "PORT", "USER", "PASSWORD", "NAME")
 TLS_SUFFIXES = ("SSL_CA", "SSL_CERT", "SSL_KEY")
+#: Client errors meaning the server is unreachable or the connection dropped.
+CONNECTION_ERRORS = (2003, 2005, 2006, 2013)
+#: The server rolled back a statement (lock wait timeout) or a transaction (deadlock): retryable.
+LOCK_ERRORS = (1205, 1213)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def _error_sentence(exc: pymysql.err.MySQLError, settings: DbSettings) -> str:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     detail = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
     where = f"{settings.role} {settings.address}"
-    if code in (2003, 2005, 2006, 2013):
+    if code in CONNECTION_ERRORS:
         return f"cannot reach the {where}: is the server running and the host/port right? ({detail})"
     if code == 1045:
         return f"access denied for user '{settings.user}' on {where}: check the user and password"

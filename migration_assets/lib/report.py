@@ -68,6 +68,6 @@ def live_row(result) -> ReportRow:  # noqa: ANN001 - a verify.live.LiveResult
     v = result.verification
     status = checksum_status(result.ok, [r.batch for r in v.checksum_mismatches])
     if result.differences:
-        status += ": " + "; ".join(d.describe() for d in result.differences[:3])
+        status += ": " + "; ".join(result.named(3))
     return ReportRow(table=result.table, source_rows=v.source_rows, target_rows=v.target_rows,
                      checksum=status, seconds=v.seconds)

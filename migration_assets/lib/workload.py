@@ -27,13 +27,11 @@ import pymysql
 from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog, Table
-from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.connection import CONNECTION_ERRORS, LOCK_ERRORS, DbSettings, connect
 from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote
 from migration_assets.lib.errors import MigrationError
 
 TICK_S = 0.02
-CONNECTION_ERRORS = (2003, 2006, 2013)
-LOCK_ERRORS = (1205, 1213)  # lock wait timeout, deadlock
 AUTO_INCREMENT_EXHAUSTED = 1467
 STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 

@@ -148,9 +148,7 @@ def build_live_verification(catalog: Catalog) -> dg.AssetsDefinition:
             raise as_failure(exc) from exc
         rows = [report.live_row(r) for r in results]
         bad = [r for r in results if not r.ok]
-        differing = {r.table: [d.describe() for d in r.differences][:20] or
-                     [f"ranges {', '.join(x.batch for x in r.verification.checksum_mismatches)}"]
-                     for r in bad}
+        differing = {r.table: r.findings(20) for r in bad}
         context.log.info("live verification\n" + report.as_text(rows))
         return dg.MaterializeResult(
             metadata={"report": dg.MetadataValue.md(report.as_markdown(rows)),

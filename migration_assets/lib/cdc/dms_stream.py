@@ -42,7 +42,6 @@ DEFAULT_STALE_AFTER_S = 600.0
 #: DMS needs a minute or two to create a task before it can start.
 DEFAULT_READY_TIMEOUT_S = 900.0
 
-_BUSY = ("creating", "modifying", "testing", "moving", "starting", "stopping", "deleting")
 _NEXT_START = "start it: `dbmigrate cdc start` (or the start_change_capture job)"
 
 

@@ -26,6 +26,7 @@ from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc.position import BinlogPosition, Snapshot
+from migration_assets.lib.connection import LOCK_ERRORS
 from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
@@ -104,25 +105,22 @@ def _snapshot_from_row(row: tuple) -> Snapshot:
     return Snapshot(int(sid), BinlogPosition(file, int(pos), gtid), strategy, taken_at, db)
 
 
-def get_snapshot(conn: Connection, snapshot_id: int) -> Snapshot | None:
+def _select_snapshot(conn: Connection, where: str, params: tuple = ()) -> Snapshot | None:
     if not _exists(conn, SNAPSHOT_TABLE):
         return None
     with conn.cursor() as cur:
         cur.execute(f"SELECT snapshot_id, source_database, binlog_file, binlog_position, gtid_set, "
-                    f"strategy, taken_at FROM {quote(SNAPSHOT_TABLE)} WHERE snapshot_id = %s",
-                    (snapshot_id,))
+                    f"strategy, taken_at FROM {quote(SNAPSHOT_TABLE)} {where}", params)
         row = cur.fetchone()
     return _snapshot_from_row(row) if row else None
+
+
+def get_snapshot(conn: Connection, snapshot_id: int) -> Snapshot | None:
+    return _select_snapshot(conn, "WHERE snapshot_id = %s", (snapshot_id,))
 
 
 def latest_snapshot(conn: Connection) -> Snapshot | None:
-    if not _exists(conn, SNAPSHOT_TABLE):
-        return None
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT snapshot_id, source_database, binlog_file, binlog_position, gtid_set, "
-                    f"strategy, taken_at FROM {quote(SNAPSHOT_TABLE)} ORDER BY snapshot_id DESC LIMIT 1")
-        row = cur.fetchone()
-    return _snapshot_from_row(row) if row else None
+    return _select_snapshot(conn, "ORDER BY snapshot_id DESC LIMIT 1")
 
 
 def _exists(conn: Connection, table: str) -> bool:
@@ -143,7 +141,7 @@ def _write(conn: Connection, sql: str, params: tuple, attempts: int = 5) -> None
             return
         except pymysql.err.OperationalError as exc:
             conn.rollback()
-            if exc.args[0] not in (1205, 1213) or attempt == attempts - 1:
+            if exc.args[0] not in LOCK_ERRORS or attempt == attempts - 1:
                 raise
             time.sleep(0.01 * (attempt + 1))
 

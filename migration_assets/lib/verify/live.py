@@ -62,6 +62,15 @@ class LiveResult:
     def ok(self) -> bool:
         return self.verification.checksum_ok and not self.differences
 
+    def named(self, limit: int) -> list[str]:
+        """The first ``limit`` differing rows, each with its key and columns."""
+        return [d.describe() for d in self.differences[:limit]]
+
+    def findings(self, limit: int) -> list[str]:
+        """What differs: the rows, or the ranges where no single row could be named."""
+        return self.named(limit) or [
+            "ranges " + ", ".join(x.batch for x in self.verification.checksum_mismatches)]
+
 
 def _session(conn: Connection) -> None:
     with conn.cursor() as cur:
@@ -196,6 +205,6 @@ def verify_live(source: DbSettings, target: DbSettings, catalog: Catalog, tables
         log(f"{table.name}: {v.source_rows:,} / {v.target_rows:,} rows at the source's "
             f"{result.position}: " + ("match" if result.ok else
                                        f"{len(v.checksum_mismatches)} range(s) differ: "
-                                       + "; ".join(d.describe() for d in result.differences[:5])))
+                                       + "; ".join(result.named(5))))
         results.append(result)
     return results
