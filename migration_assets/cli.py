@@ -388,10 +388,12 @@ def cmd_workload(args: argparse.Namespace) -> int:
     from migration_assets.lib import catalog as cat
     from migration_assets.lib.workload import Workload, run_parallel
 
+    if args.threads < 1:
+        raise MigrationError(f"--threads must be at least 1, got {args.threads}")
     catalog = cat.load(cat.resolve_path(args.catalog))
     stats = run_parallel([Workload(source_settings_from_env(), catalog, rate=args.rate / args.threads,
                                    seconds=args.seconds, seed=args.seed + i)
-                          for i in range(max(1, args.threads))])
+                          for i in range(args.threads)])
     print(f"workload: {stats.changes:,} row changes in {stats.seconds:.1f} s "
           f"({stats.changes / max(stats.seconds, 1e-9):,.0f}/s): {stats.inserts:,} inserts, "
           f"{stats.updates:,} updates, {stats.deletes:,} deletes, {stats.failed:,} refused by constraints, "

@@ -126,3 +126,8 @@ def test_source_binlog_is_configured_like_a_replication_primary(source_server) -
     (row,) = query(settings, "SELECT @@log_bin, @@binlog_format, @@binlog_row_image, "
                              "@@server_id, @@gtid_strict_mode, @@bind_address")
     assert row == (1, "ROW", "FULL", 1, 1, "127.0.0.1")
+
+
+def test_workload_with_no_threads_is_one_sentence() -> None:
+    done = dbmigrate("workload", "--threads", "0", env=dict(os.environ))
+    assert_clean_failure(done, mentions="--threads must be at least 1, got 0")
