@@ -5,6 +5,12 @@ Each instance has its own datadir, socket and port on 127.0.0.1 only, and a pid 
 3306. The source logs binary events as a primary feeding replication would (ROW format, full
 row image, GTID, a server id); the target has Aurora MySQL 3's character set and strict
 sql_mode. Durability settings are relaxed for laptop speed: these servers hold throwaway data.
+
+Access: the administrative account (root when run as root, else the OS user) exists only at
+``localhost`` and authenticates with ``unix_socket``, so nobody reaches it over TCP, with or
+without a password. TCP clients use the ``dbmigrate`` account and its random password, which is
+created with ``sql_log_bin = 0``: no password, plain or hashed, is written to the binary log
+that change capture reads.
 ``mariadb-server`` is installed from Debian's packages when ``mariadbd`` is missing.
 """
 
@@ -13,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import signal
@@ -142,6 +149,17 @@ def _user_args() -> list[str]:
     return ["--user=root"] if os.geteuid() == 0 else []
 
 
+def admin_user() -> str:
+    """The socket-only administrative account: the OS user this process runs as."""
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def admin_connection(socket_path: str | Path) -> pymysql.connections.Connection:
+    """An autocommit connection as the administrative account, over the unix socket only."""
+    return pymysql.connect(unix_socket=str(socket_path), user=admin_user(), autocommit=True,
+                           connect_timeout=5)
+
+
 def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
     """Initialise a fresh datadir under ``base_dir/role`` and start a server on it."""
     if role not in ROLE_ARGS:
@@ -156,8 +174,8 @@ def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
     if len(str(sock)) > 100:
         raise MigrationError(f"path {home} is too long for a unix socket: use a shorter state dir")
     init = subprocess.run(
-        [installer, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
-         "--skip-test-db", *(_user_args())],
+        [installer, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=socket",
+         f"--auth-root-socket-user={admin_user()}", "--skip-test-db", *(_user_args())],
         capture_output=True, text=True,
     )
     if init.returncode != 0:
@@ -186,9 +204,10 @@ def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
     _create_app_user(sock, password)
     instance = Instance(role=role, datadir=str(datadir), port=chosen, pid=proc.pid,
                         socket=str(sock), user=APP_USER, password=password)
-    state = home / "instance.json"
-    state.write_text(json.dumps(asdict(instance), indent=2))
-    state.chmod(0o600)
+    # Created 0600 from the start: the file holds the password, never readable by others.
+    fd = os.open(home / "instance.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as state:
+        state.write(json.dumps(asdict(instance), indent=2))
     return instance
 
 
@@ -198,7 +217,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], sock: Path) -> bool:
         if proc.poll() is not None:
             return False
         try:
-            pymysql.connect(unix_socket=str(sock), user="root", connect_timeout=2).close()
+            admin_connection(sock).close()
             return True
         except pymysql.err.MySQLError:
             time.sleep(0.2)
@@ -206,10 +225,14 @@ def _wait_ready(proc: subprocess.Popen[bytes], sock: Path) -> bool:
 
 
 def _create_app_user(sock: Path, password: str) -> None:
-    """A password user for TCP clients; root stays socket-only with no TCP account."""
-    conn = pymysql.connect(unix_socket=str(sock), user="root", autocommit=True)
+    """A password user for TCP clients; the admin account stays socket-only with no TCP account.
+
+    Not binary-logged: ``CREATE USER ... IDENTIFIED BY`` would put the password in the log.
+    """
+    conn = admin_connection(sock)
     try:
         with conn.cursor() as cur:
+            cur.execute("SET SESSION sql_log_bin = 0")
             cur.execute(f"CREATE USER '{APP_USER}'@'%%' IDENTIFIED BY %s", (password,))
             cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{APP_USER}'@'%' WITH GRANT OPTION")
     finally:
