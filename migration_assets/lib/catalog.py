@@ -15,11 +15,12 @@ import datetime as dt
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from migration_assets.lib.dialects.mysql import control_character
 from migration_assets.lib.errors import MigrationError
 
 FORMAT_VERSION = 1
@@ -169,27 +170,271 @@ def to_json(catalog: Catalog) -> str:
 
 
 def from_json(text: str, origin: str = "catalog") -> Catalog:
+    """Parse and validate a catalog file: anything wrong is one sentence naming ``origin`` and
+    the field's path (``tables[2].columns[0].nullable``), never a KeyError."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MigrationError(f"{origin} is not valid JSON ({exc}): run `dbmigrate catalog refresh`") from exc
-    if data.get("format") != FORMAT_VERSION:
-        raise MigrationError(f"{origin} has format {data.get('format')!r}, expected {FORMAT_VERSION}: "
-                             "run `dbmigrate catalog refresh`")
-    tables = tuple(
-        Table(
-            name=t["name"],
-            columns=tuple(Column(**c) for c in t["columns"]),
-            key=tuple(t["key"]),
-            key_kind=t["key_kind"],
-            key_index=t["key_index"],
-            rows_estimate=t["rows_estimate"],
-            boundaries=tuple(tuple(decode_value(v) for v in b) for b in t["boundaries"]),
-        )
-        for t in data["tables"]
-    )
-    return Catalog(database=data["database"], batches=data["batches"], tables=tables,
-                   notes=tuple(data.get("notes", ())))
+        raise MigrationError(f"{origin} is not valid JSON ({exc}): run `dbmigrate catalog refresh`") from None
+    return _Reader(origin).catalog(data)
+
+
+# -- validation ----------------------------------------------------------------------------
+_TOP_FIELDS = {"format": True, "database": True, "batches": True, "notes": False, "tables": True}
+_TABLE_FIELDS = {"name": True, "key": True, "key_kind": True, "key_index": True,
+                 "rows_estimate": True, "columns": True, "boundaries": False}
+_COLUMN_FIELDS = {f.name: f.default is MISSING for f in fields(Column)}
+_KEY_KINDS = ("primary", "unique", "none")
+_ENCODINGS = ("hex", "decimal", "datetime", "date", "seconds", "float")
+MAX_BATCHES = 9999
+
+# Python type a key value of each information_schema DATA_TYPE decodes to (other types: any).
+_VALUE_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"), (int,)),
+    **dict.fromkeys(("decimal", "numeric"), (Decimal, int)),
+    **dict.fromkeys(("float", "double", "real"), (float, int)),
+    **dict.fromkeys(("char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set"),
+                    (str,)),
+    **dict.fromkeys(("binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob", "bit"),
+                    (bytes,)),
+    "date": (dt.date,), "datetime": (dt.datetime,), "timestamp": (dt.datetime,),
+    "time": (dt.timedelta,),
+}
+_TYPE_WORDS = {int: "a whole number", Decimal: "a number", float: "a number", str: "a string",
+               bytes: "{\"hex\": ...}", dt.date: "{\"date\": ...}",
+               dt.datetime: "{\"datetime\": ...}", dt.timedelta: "{\"seconds\": ...}"}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Reader:
+    """Builds a :class:`Catalog` from parsed JSON, checking each field on the way."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+
+    def fail(self, sentence: str) -> MigrationError:
+        return MigrationError(f"{self.origin}: {sentence}: fix it or run `dbmigrate catalog refresh`")
+
+    def wrong(self, path: str, expected: str, value: Any) -> MigrationError:
+        return self.fail(f"{path} must be {expected}, found {_shown(value)}")
+
+    def obj(self, value: Any, path: str, known: dict[str, bool]) -> dict[str, Any]:
+        where = path or "the top level"
+        if not isinstance(value, dict):
+            raise self.wrong(where, "an object", value)
+        for name in value:
+            if name not in known:
+                raise self.fail(f"{where} has an unknown field {_shown(name)} "
+                                f"(known: {', '.join(known)})")
+        for name, required in known.items():
+            if required and name not in value:
+                raise self.fail(f"{where} has no {_shown(name)}")
+        return value
+
+    def lst(self, value: Any, path: str) -> list[Any]:
+        if not isinstance(value, list):
+            raise self.wrong(path, "a list", value)
+        return value
+
+    def name(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.wrong(path, "a non-empty string", value)
+        found = control_character(value)
+        if found:
+            raise self.fail(f"{path} {_shown(value)} contains the control character {found}, "
+                            "which no name may hold")
+        return value
+
+    def text(self, value: Any, path: str, *, optional: bool = False) -> str | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str):
+            raise self.wrong(path, "a string or null" if optional else "a string", value)
+        return value
+
+    def whole(self, value: Any, path: str, *, optional: bool = False, low: int | None = 0) -> int | None:
+        if value is None and optional:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or (low is not None and value < low):
+            expected = "a whole number" + (f" of at least {low}" if low is not None else "")
+            raise self.wrong(path, expected + (" or null" if optional else ""), value)
+        return value
+
+    def flag(self, value: Any, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.wrong(path, "true or false", value)
+        return value
+
+    # -- the parts, top down -----------------------------------------------------------------
+    def catalog(self, data: Any) -> Catalog:
+        data = self.obj(data, "", _TOP_FIELDS)
+        if data["format"] != FORMAT_VERSION:
+            raise MigrationError(f"{self.origin} has format {_shown(data['format'])}, expected "
+                                 f"{FORMAT_VERSION}: run `dbmigrate catalog refresh`")
+        database = self.name(data["database"], "database")
+        batches = data["batches"]
+        if not isinstance(batches, int) or isinstance(batches, bool) or not 1 <= batches <= MAX_BATCHES:
+            raise self.wrong("batches", f"a whole number from 1 to {MAX_BATCHES}", batches)
+        notes = tuple(self.text(n, f"notes[{i}]") or ""
+                      for i, n in enumerate(self.lst(data.get("notes", []), "notes")))
+        tables: list[Table] = []
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(self.lst(data["tables"], "tables")):
+            table = self.table(raw, f"tables[{i}]", batches)
+            if table.name in seen:
+                raise self.fail(f"tables[{i}].name {_shown(table.name)} repeats "
+                                f"tables[{seen[table.name]}].name: a table is listed once")
+            seen[table.name] = i
+            tables.append(table)
+        return Catalog(database=database, batches=batches, tables=tuple(tables), notes=notes)
+
+    def table(self, raw: Any, path: str, batches: int) -> Table:
+        raw = self.obj(raw, path, _TABLE_FIELDS)
+        name = self.name(raw["name"], f"{path}.name")
+        columns: list[Column] = []
+        seen: dict[str, int] = {}
+        for j, c in enumerate(self.lst(raw["columns"], f"{path}.columns")):
+            column = self.column(c, f"{path}.columns[{j}]")
+            if column.name in seen:
+                raise self.fail(f"{path}.columns[{j}].name {_shown(column.name)} repeats "
+                                f"{path}.columns[{seen[column.name]}].name")
+            seen[column.name] = j
+            columns.append(column)
+        if not columns:
+            raise self.fail(f"{path}.columns is empty: table {name} needs at least one column")
+        by_name = {c.name: c for c in columns}
+        key = tuple(self.name(k, f"{path}.key[{j}]")
+                    for j, k in enumerate(self.lst(raw["key"], f"{path}.key")))
+        for j, k in enumerate(key):
+            if k not in by_name:
+                raise self.fail(f"{path}.key[{j}] {_shown(k)} is not a column of table {name}")
+            if key.index(k) != j:
+                raise self.fail(f"{path}.key[{j}] {_shown(k)} repeats {path}.key[{key.index(k)}]")
+        kind = raw["key_kind"]
+        if kind not in _KEY_KINDS:
+            raise self.wrong(f"{path}.key_kind", "one of " + ", ".join(map(_shown, _KEY_KINDS)), kind)
+        if (kind == "none") != (not key):
+            shown_key = json.dumps(list(key), ensure_ascii=False)
+            raise self.fail(f"{path}.key is {shown_key} but key_kind is {_shown(kind)}: a table "
+                            "has a key exactly when key_kind is not \"none\"")
+        boundaries = self.boundaries(raw.get("boundaries", []), f"{path}.boundaries", name,
+                                     tuple(by_name[k] for k in key), batches)
+        return Table(name=name, columns=tuple(columns), key=key, key_kind=kind,
+                     key_index=self.text(raw["key_index"], f"{path}.key_index", optional=True),
+                     rows_estimate=self.whole(raw["rows_estimate"], f"{path}.rows_estimate") or 0,
+                     boundaries=boundaries)
+
+    def column(self, raw: Any, path: str) -> Column:
+        raw = self.obj(raw, path, _COLUMN_FIELDS)
+        values: dict[str, Any] = {"name": self.name(raw["name"], f"{path}.name")}
+        for field_name in ("data_type", "column_type"):
+            text = self.text(raw[field_name], f"{path}.{field_name}")
+            if not text:
+                raise self.wrong(f"{path}.{field_name}", "a non-empty string", text)
+            values[field_name] = text
+        for field_name in ("nullable", "generated", "auto_increment"):
+            if field_name in raw:
+                values[field_name] = self.flag(raw[field_name], f"{path}.{field_name}")
+        if "charset" in raw:
+            values["charset"] = self.text(raw["charset"], f"{path}.charset", optional=True)
+        for field_name in ("max_chars", "max_bytes", "numeric_precision", "numeric_scale"):
+            if field_name in raw:
+                values[field_name] = self.whole(raw[field_name], f"{path}.{field_name}", optional=True)
+        return Column(**values)
+
+    def boundaries(self, raw: Any, path: str, table: str, key: tuple[Column, ...],
+                   batches: int) -> tuple[tuple[KeyValue, ...], ...]:
+        items = self.lst(raw, path)
+        if items and not key:
+            raise self.fail(f"{path} must be empty: table {table} has no key to split by")
+        if len(items) > batches - 1:
+            raise self.fail(f"{path} holds {len(items)} boundaries but batches is {batches}: "
+                            f"at most {batches - 1} fit")
+        out: list[tuple[KeyValue, ...]] = []
+        names = ", ".join(c.name for c in key)
+        for i, b in enumerate(items):
+            where = f"{path}[{i}]"
+            if not isinstance(b, list):
+                raise self.wrong(where, f"a list of one value per key column ({names})", b)
+            if len(b) != len(key):
+                raise self.fail(f"{where} has {len(b)} value(s) but the key of table {table} "
+                                f"({names}) has {len(key)}")
+            out.append(tuple(self.key_value(v, f"{where}[{j}]", c) for j, (v, c) in
+                             enumerate(zip(b, key, strict=True))))
+        for i in range(1, len(out)):
+            if _order(out[i - 1], out[i]) is False:
+                raise self.fail(f"{path}[{i}] of table {table} is not greater than boundary "
+                                f"{i - 1} before it (boundaries must be strictly increasing, or "
+                                "batches overlap and delete each other's rows)")
+        return tuple(out)
+
+    def key_value(self, raw: Any, path: str, column: Column) -> KeyValue:
+        if raw is None:
+            raise self.fail(f"{path} is null, but key column {column.name} holds no NULLs")
+        if isinstance(raw, dict):
+            if len(raw) != 1:
+                raise self.wrong(path, 'one encoded value such as {"decimal": "1.5"}', raw)
+            kind = next(iter(raw))
+            if kind not in _ENCODINGS:
+                raise self.fail(f"{path} uses an unknown key value encoding {_shown(kind)} "
+                                f"(known: {', '.join(_ENCODINGS)})")
+            try:
+                value = decode_value(raw)
+            except (ValueError, TypeError, ArithmeticError):
+                raise self.fail(f"{path} {_shown(raw[kind])} is not a valid {kind} value") from None
+        elif isinstance(raw, (bool, list, float)):
+            raise self.wrong(path, "a string, a whole number or an encoded value such as "
+                             "{\"decimal\": \"1.5\"}", raw)
+        else:
+            value = raw
+        expected = _VALUE_TYPES.get(column.data_type.lower())
+        if expected is not None and not _is_a(value, expected):
+            raise self.wrong(path, f"{_TYPE_WORDS[expected[0]]} for {column.data_type} column "
+                             f"{column.name}", raw)
+        return value
+
+
+def _is_a(value: Any, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return False
+    if dt.date in types and isinstance(value, dt.datetime):
+        return False  # a datetime is a date in Python, not in the catalog
+    return isinstance(value, types)
+
+
+def _order(a: tuple[KeyValue, ...], b: tuple[KeyValue, ...]) -> bool | None:
+    """True when ``a < b`` in the server's order, False when not, None when only the server
+    can tell (strings whose order depends on the collation, which the catalog does not hold)."""
+    for x, y in zip(a, b, strict=True):
+        if x == y:
+            continue
+        if isinstance(x, str) and isinstance(y, str):
+            return _string_order(x, y)
+        try:
+            return bool(x < y)
+        except TypeError:
+            return None
+    return False  # equal keys: an empty batch and an overlapping one
+
+
+def _string_order(x: str, y: str) -> bool | None:
+    # ASCII letters and digits sort the same way in every collation once case is ignored
+    # (digits before letters, then alphabetical); binary collations also split case, so the
+    # answer is only certain when both comparisons agree.
+    if not (x.isascii() and y.isascii() and x.isalnum() and y.isalnum()):
+        return None
+    folded = x.lower() < y.lower() if x.lower() != y.lower() else None
+    if folded is None or folded != (x < y):
+        return None
+    return folded
 
 
 def load(path: Path) -> Catalog:

@@ -6,11 +6,39 @@ any name safe, including names with spaces, dots or backticks.
 
 from __future__ import annotations
 
+import re
+
+from migration_assets.lib.errors import MigrationError
+
+# C0 and C1 control characters (newline, carriage return, NUL, tab, escape, NEL ...) and the
+# Unicode line and paragraph separators: inside backticks they are valid SQL, but a name holding
+# one can end a ``--`` comment or a line of a generated script, so no name may hold one.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def control_character(name: str) -> str | None:
+    """The first control character (or line separator) in ``name``, as ``U+000A``; else None."""
+    found = _CONTROL.search(name)
+    return None if found is None else f"U+{ord(found.group()):04X}"
+
+
+def check_name(name: str, where: str) -> str:
+    """``name`` unchanged, or one sentence naming it and ``where`` it came from
+    (e.g. "table name in the source database shop") when it holds a control character."""
+    found = control_character(name)
+    if found:
+        raise MigrationError(f"{where} {name!r} contains the control character {found}: rename "
+                             "it (a name with a line break or another control character cannot "
+                             "be migrated safely)")
+    return name
+
 
 def quote(identifier: str) -> str:
-    """Quote one identifier: ``my`db`` becomes ```my``db```."""
+    """Quote one identifier: ``my`db`` becomes ```my``db```. A name with a control character
+    is refused (:func:`check_name`): callers check where names enter, this is the last guard."""
     if not identifier:
         raise ValueError("an identifier cannot be empty")
+    check_name(identifier, "the identifier")
     return "`" + identifier.replace("`", "``") + "`"
 
 
@@ -104,9 +132,19 @@ def row_text_expr(columns: list[tuple[str, str]]) -> str:
 
 
 def row_hash_expr(columns: list[tuple[str, str]]) -> str:
-    """64 bits of MD5 over a row's transit line, for BIT_XOR aggregation (one MD5 per row:
-    it is most of the cost of verifying, so it is computed once)."""
+    """64 bits of MD5 over a row's transit line (one MD5 per row: it is most of the cost of
+    verifying, so it is computed once). Aggregate with :func:`range_hash_expr`."""
     return f"CAST(CONV(LEFT(MD5({row_text_expr(columns)}), 16), 16, 10) AS UNSIGNED)"
+
+
+def range_hash_expr(columns: list[tuple[str, str]]) -> str:
+    """An order-independent digest of a set of rows that counts every row.
+
+    The exact SUM (the server sums BIGINT UNSIGNED into a DECIMAL, so nothing wraps) of the
+    rows' 64-bit hashes: unlike BIT_XOR, two identical rows do not cancel, so duplicates of a
+    keyless table changed in pairs still change the digest. A different set of rows gives the
+    same sum only by a 64-bit coincidence (about 1 in 2^64 for one changed row)."""
+    return f"COALESCE(SUM({row_hash_expr(columns)}), 0)"
 
 
 # Load sessions: strict, but zero dates a legacy source holds are kept as they are, and an
