@@ -1,7 +1,8 @@
 """Blocking checks on the source before a live migration, one sentence each.
 
 Change capture needs the binary log on, in ROW format with FULL row images, a server id, a
-replication user with REPLICATION SLAVE (and REPLICATION CLIENT / BINLOG MONITOR), and binary
+replication user with REPLICATION SLAVE (and REPLICATION CLIENT / BINLOG MONITOR), held
+directly or through its enabled roles (``copy.preflight.session_grants``), and binary
 logs kept long enough: the logs from the snapshot on must still exist when the stream starts,
 after the whole full load. The load's duration is estimated from the tables' bytes on the
 source and the copy rate measured by earlier loads on this target (else a conservative rate),
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pymysql.connections import Connection
 
 from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.copy.preflight import session_grants
 from migration_assets.lib.dialects.flavor import Flavor, detect
 from migration_assets.lib.errors import MigrationError
 
@@ -121,17 +123,10 @@ def problems(facts: SourceFacts, *, replication_grants: set[str] | None,
 
 
 def grants_of(settings: DbSettings) -> set[str]:
-    """Global privileges of ``settings``' user, from its own ``SHOW GRANTS``."""
-    held: set[str] = set()
-    with connect(settings, use_database=False) as conn, conn.cursor() as cur:
-        cur.execute("SHOW GRANTS")
-        for (line,) in cur.fetchall():
-            text = str(line).upper()
-            if " ON *.* " not in text or not text.startswith("GRANT "):
-                continue
-            privileges = text[len("GRANT "):text.index(" ON *.* ")]
-            held |= {p.strip() for p in privileges.split(",")}
-    return held
+    """Global privileges of ``settings``' user, its own and those of its enabled roles."""
+    with connect(settings, use_database=False) as conn:
+        grants = session_grants(conn)
+    return {p for g in grants if g.database is None and not g.revoke for p in g.privileges}
 
 
 def source_bytes(conn: Connection, database: str, tables: Sequence[str]) -> int:

@@ -1,6 +1,10 @@
 """Checks made before any row moves, so a load never stops halfway on something knowable.
 
-- the user's privileges on both sides (all missing ones listed at once);
+- the user's privileges on both sides (all missing ones listed at once), counting those it
+  holds through its enabled roles (MariaDB's and MySQL 8's default roles, Aurora's
+  ``rds_superuser_role``) and table-level grants on the loaded tables where a table grant is
+  enough; a role granted but not enabled for the session does not count, as the server would
+  not count it either;
 - every catalog table exists on the source and the target with the columns the copy needs,
   and no column has a type the copy cannot carry byte-exact;
 - the target columns (for the pandera schemas) and any difference in type, which the
@@ -9,19 +13,35 @@
 
 from __future__ import annotations
 
-import fnmatch
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pymysql
 from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog, Column, Table
 from migration_assets.lib.connection import DbSettings, connect
-from migration_assets.lib.dialects.mysql import SUPPORTED_TYPES
+from migration_assets.lib.dialects.flavor import Flavor, detect
+from migration_assets.lib.dialects.mysql import SUPPORTED_TYPES, quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.introspect import read_columns
 
-SOURCE_PRIVILEGES = ("SELECT",)
-TARGET_PRIVILEGES = ("SELECT", "INSERT", "DELETE", "ALTER", "CREATE", "DROP", "TRIGGER")
+ALL = "ALL PRIVILEGES"
+
+
+@dataclass(frozen=True)
+class Needed:
+    """Privileges a side needs on its database; those in ``per_table`` are also enough when
+    granted on every loaded table (the others are used on tables the load creates itself)."""
+
+    privileges: tuple[str, ...]
+    per_table: frozenset[str] = frozenset()
+
+
+SOURCE_NEEDS = Needed(("SELECT",), frozenset({"SELECT"}))
+TARGET_NEEDS = Needed(("SELECT", "INSERT", "DELETE", "ALTER", "CREATE", "DROP", "TRIGGER"),
+                      frozenset({"ALTER", "TRIGGER"}))
 
 
 @dataclass(frozen=True)
@@ -30,34 +50,159 @@ class Preflight:
     type_differences: dict[str, list[str]]
 
 
-def _grantee(conn: Connection) -> str:
+@dataclass(frozen=True)
+class Grant:
+    """One ``GRANT``/``REVOKE ... ON db.table`` line of ``SHOW GRANTS``.
+
+    ``database`` None means every database (``*.*``); otherwise it is the name as granted, where
+    ``_`` and ``%`` are wildcards unless escaped with a backslash. ``table`` None: every table.
+    """
+
+    privileges: frozenset[str]
+    database: str | None
+    table: str | None
+    revoke: bool = False  # MySQL 8 partial revokes: "REVOKE INSERT ON `db`.* FROM ..."
+
+
+_IDENT = r"`(?:[^`]|``)*`"
+_GRANT_LINE = re.compile(
+    rf"^(?P<verb>GRANT|REVOKE)\s+(?P<privs>.+?)\s+ON\s+"
+    rf"(?:(?P<kind>TABLE|PROCEDURE|FUNCTION|PACKAGE\s+BODY|PACKAGE)\s+)?"
+    rf"(?P<db>\*|{_IDENT})\.(?P<table>\*|{_IDENT})\s+(?:TO|FROM)\s", re.IGNORECASE | re.DOTALL)
+_ROLE_NAME = re.compile(rf"({_IDENT})@({_IDENT})")
+
+
+def _unquote(identifier: str) -> str:
+    return identifier[1:-1].replace("``", "`")
+
+
+def _split_privileges(text: str) -> frozenset[str]:
+    """``SELECT (a, b), INSERT,REPLICATION SLAVE`` -> {INSERT, REPLICATION SLAVE}: a column-level
+    privilege is not a privilege on the table, so it is left out."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    names = {" ".join(p.split()).upper() for p in parts if "(" not in p and p.strip()}
+    return frozenset(ALL if n == "ALL" else n for n in names)
+
+
+def parse_grant(line: str) -> Grant | None:
+    """Pure: a privilege line of ``SHOW GRANTS``, or None for role grants, routines and the like."""
+    found = _GRANT_LINE.match(line.strip())
+    if found is None or (found["kind"] or "TABLE").upper() != "TABLE":
+        return None
+    db, table = found["db"], found["table"]
+    if db == "*" and table != "*":
+        return None
+    return Grant(_split_privileges(found["privs"]), None if db == "*" else _unquote(db),
+                 None if table == "*" else _unquote(table), found["verb"].upper() == "REVOKE")
+
+
+def _pattern_matches(pattern: str, name: str) -> bool:
+    """A database name as granted (``_``/``%`` wildcards, ``\\`` escapes) against a real name."""
+    regex, chars = [], iter(pattern)
+    for char in chars:
+        if char == "\\":
+            regex.append(re.escape(next(chars, "\\")))
+        else:
+            regex.append({"_": ".", "%": ".*"}.get(char, re.escape(char)))
+    return re.fullmatch("".join(regex), name, re.DOTALL) is not None
+
+
+def _enabled_mysql_roles(conn: Connection) -> list[str]:
+    """The session's active roles on MySQL 8 / Aurora MySQL 3, quoted for ``USING``."""
     with conn.cursor() as cur:
-        cur.execute("SELECT CURRENT_USER()")
-        user, _, host = str(cur.fetchone()[0]).rpartition("@")
-    return f"'{user}'@'{host}'"
+        try:
+            cur.execute("SELECT CURRENT_ROLE()")
+        except pymysql.err.MySQLError:  # MySQL 5.7 has no roles
+            return []
+        text = str(cur.fetchone()[0] or "")
+    return [f"{quote(_unquote(user))}@{quote(_unquote(host))}"
+            for user, host in _ROLE_NAME.findall(text)]
 
 
-def effective_privileges(conn: Connection, database: str) -> set[str]:
-    """Privileges the current user holds on ``database`` (global or schema level)."""
-    grantee = _grantee(conn)
+def session_grants(conn: Connection) -> list[Grant]:
+    """Every grant in force for this session's user: its own and its enabled roles' (nested
+    roles too). MariaDB's ``SHOW GRANTS`` already lists the enabled role's grants; MySQL lists
+    a role's privileges only with ``USING``."""
+    roles = [] if detect(conn) is Flavor.MARIADB else _enabled_mysql_roles(conn)
+    with conn.cursor() as cur:
+        if roles:
+            cur.execute("SHOW GRANTS FOR CURRENT_USER() USING " + ", ".join(roles))
+        else:
+            cur.execute("SHOW GRANTS")
+        lines = [str(r[0]) for r in cur.fetchall()]
+    return [g for g in map(parse_grant, lines) if g is not None]
+
+
+def _covers(grant: Grant, database: str, table: str | None) -> bool:
+    if grant.database is None:
+        return True
+    if grant.table is None:
+        return _pattern_matches(grant.database, database)
+    return (grant.database, grant.table) == (database, table)  # table names are literal
+
+
+def held_on(grants: Sequence[Grant], database: str, table: str | None = None) -> set[str]:
+    """Pure: privileges ``grants`` give on ``database`` (or on one of its tables); a held
+    ``ALL PRIVILEGES`` appears as such."""
     held: set[str] = set()
-    with conn.cursor() as cur:
-        cur.execute("SELECT privilege_type FROM information_schema.user_privileges "
-                    "WHERE grantee = %s", (grantee,))
-        held |= {r[0].upper() for r in cur.fetchall()}
-        cur.execute("SELECT table_schema, privilege_type FROM information_schema.schema_privileges "
-                    "WHERE grantee = %s", (grantee,))
-        for schema, privilege in cur.fetchall():
-            pattern = str(schema).replace("\\_", "\0").replace("_", "?").replace("\0", "_")
-            if fnmatch.fnmatchcase(database, pattern.replace("%", "*")):
-                held.add(str(privilege).upper())
+    for grant in grants:
+        if not grant.revoke and _covers(grant, database, table):
+            held |= grant.privileges
+    for grant in grants:  # partial revokes take a global privilege back for one database
+        if grant.revoke and grant.database == database and grant.table is None:
+            held -= grant.privileges
     return held
 
 
-def missing_privileges(settings: DbSettings, needed: tuple[str, ...]) -> list[str]:
+def has(held: set[str], privilege: str) -> bool:
+    return privilege in held or ALL in held
+
+
+def missing_privileges(grants: Sequence[Grant], database: str, tables: Sequence[str],
+                       needed: Needed) -> tuple[list[str], dict[str, list[str]]]:
+    """Pure: (privileges missing on the database, {privilege: loaded tables lacking it}); the
+    second only for privileges some loaded table holds through a table-level grant."""
+    on_database = held_on(grants, database)
+    whole: list[str] = []
+    partly: dict[str, list[str]] = {}
+    for privilege in needed.privileges:
+        if has(on_database, privilege):
+            continue
+        if privilege not in needed.per_table or not tables:
+            whole.append(privilege)
+            continue
+        lacking = [t for t in tables if not has(held_on(grants, database, t), privilege)]
+        if len(lacking) == len(tables):
+            whole.append(privilege)
+        elif lacking:
+            partly[privilege] = lacking
+    return whole, partly
+
+
+def _privilege_problems(side: str, settings: DbSettings, tables: Sequence[str],
+                        needed: Needed) -> list[str]:
     with connect(settings, use_database=False) as conn:
-        held = effective_privileges(conn, settings.database)
-    return [p for p in needed if p not in held]
+        grants = session_grants(conn)
+    whole, partly = missing_privileges(grants, settings.database, tables, needed)
+    user, db = settings.user, settings.database
+    out = []
+    if whole:
+        out.append(f"user '{user}' lacks {', '.join(whole)} on the {side} database '{db}' "
+                   f"(GRANT {', '.join(whole)} ON `{db}`.* TO '{user}'@..., directly or "
+                   "through a default role)")
+    for privilege, lacking in partly.items():
+        out.append(f"user '{user}' lacks {privilege} on the {side} table(s) {', '.join(lacking)} "
+                   f"of '{db}' (GRANT {privilege} ON `{db}`.`{lacking[0]}` TO '{user}'@..., "
+                   f"or ON `{db}`.*)")
+    return out
 
 
 def _unsupported(table: Table) -> list[str]:
@@ -71,18 +216,16 @@ def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbS
     if catalog.database != source.database:
         problems.append(f"the catalog describes database '{catalog.database}' but the source is "
                         f"'{source.database}': run `dbmigrate catalog refresh` for it")
-    for role, settings, needed in (("source", source, SOURCE_PRIVILEGES),
-                                   ("target", target, TARGET_PRIVILEGES)):
-        missing = missing_privileges(settings, needed)
-        if missing:
-            problems.append(
-                f"user '{settings.user}' lacks {', '.join(missing)} on the {role} database "
-                f"'{settings.database}' (GRANT {', '.join(missing)} ON `{settings.database}`.* "
-                f"TO '{settings.user}'@...)")
+    names = [t.name for t in tables]
+    privileges = (_privilege_problems("source", source, names, SOURCE_NEEDS)
+                  + _privilege_problems("target", target, names, TARGET_NEEDS))
+    problems += privileges
     for table in tables:
         bad = _unsupported(table)
         if bad:
             problems.append("unsupported column type(s): " + ", ".join(bad))
+    if privileges:  # without them the columns cannot be read: say what is known so far
+        raise MigrationError("cannot start the full load: " + "; ".join(problems))
     with connect(source) as conn:
         source_columns = read_columns(conn, source.database)
     with connect(target) as conn:
