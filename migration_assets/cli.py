@@ -261,11 +261,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from migration_assets.lib import report
     from migration_assets.lib.copy.ranges import batches_for
     from migration_assets.lib.verify.checksums import verify_table
+    from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
     catalog = cat.load(cat.resolve_path(args.catalog))
     source, target = source_settings_from_env(), target_settings_from_env()
+    tables = _selected_tables(catalog, args.tables)
+    # Schema first: row checksums see only the catalog's columns, so they agree on a column
+    # that was never copied, and they never look at triggers, views, routines or events.
+    drift = find_drift(source, target, catalog, tables)
+    schema = [*drift, *compare_objects(source, target)]
+    for sentence in schema:
+        print(f"schema: {sentence}")
+    if drift:
+        raise MigrationError("the catalog no longer describes the databases (no rows compared): "
+                             + summarize(schema))
     rows = []
-    for table in _selected_tables(catalog, args.tables):
+    for table in tables:
         v = verify_table(source, target, table, batches_for(table, catalog.batches))
         rows.append(report.ReportRow(table.name, v.source_rows, v.target_rows,
                                      report.checksum_status(v.checksum_ok,
@@ -273,23 +284,34 @@ def cmd_verify(args: argparse.Namespace) -> int:
                                      v.seconds))
     print(report.as_text(rows))
     bad = [r.table for r in rows if not r.ok]
-    if bad:
-        raise MigrationError(f"source and target differ in {len(bad)} table(s): {', '.join(bad)}")
+    problems = [f"source and target differ in {len(bad)} table(s): {', '.join(bad)}"] if bad else []
+    if schema:
+        problems.append("the schemas differ: " + summarize(schema))
+    if problems:
+        raise MigrationError("; ".join(problems))
     return 0
 
 
 def cmd_verify_live(args: argparse.Namespace) -> int:
     from migration_assets.lib import report
     from migration_assets.lib.verify.live import verify_live
+    from migration_assets.lib.verify.schema_diff import summarize
 
     catalog, source, target, _cfg, stream = _cdc_context(args)
     results = verify_live(source, target, catalog, _selected_tables(catalog, args.tables), stream, log=_log)
-    print(report.as_text([report.live_row(r) for r in results]))
-    bad = [r for r in results if not r.ok]
-    if bad:
-        raise MigrationError(f"source and target differ in {len(bad)} table(s) at the same source "
-                             "position: " + "; ".join(f"{r.table}: " + ", ".join(r.findings(5))
-                                                      for r in bad))
+    schema = [s for r in results for s in r.schema]
+    for sentence in schema:
+        print(f"schema: {sentence}")
+    tables = [r for r in results if not r.schema]
+    if tables:
+        print(report.as_text([report.live_row(r) for r in tables]))
+    bad = [r for r in tables if not r.ok]
+    problems = ([f"source and target differ in {len(bad)} table(s) at the same source position: "
+                 + "; ".join(f"{r.table}: " + ", ".join(r.findings(5)) for r in bad)] if bad else [])
+    if schema:
+        problems.append("the schemas differ: " + summarize(schema))
+    if problems:
+        raise MigrationError("; ".join(problems))
     return 0
 
 

@@ -16,9 +16,8 @@ from migration_assets.lib.catalog import DEFAULT_BATCHES, Catalog, Column, Table
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.tool_tables import user_tables
 
-EXCLUDED = ("flyway_schema_history",)
-EXCLUDED_PREFIX = "_dbmigrate"
 _GENERATED = re.compile(r"\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b", re.IGNORECASE)
 MIN_ROWS_PER_BATCH = 10_000  # a smaller batch costs more in overhead than it saves in re-run time
 
@@ -101,10 +100,9 @@ def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
     db = settings.database
     with connect(settings) as conn:
         version = str(_rows(conn, "SELECT VERSION()")[0][0])
-        names = [r[0] for r in _rows(
+        names = user_tables([r[0] for r in _rows(
             conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,))
-            if r[0] not in EXCLUDED and not r[0].startswith(EXCLUDED_PREFIX)]
+            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,))], settings.describe())
         if only:
             unknown = sorted(set(only) - set(names))
             if unknown:

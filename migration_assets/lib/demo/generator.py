@@ -27,7 +27,10 @@ from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.files import Kind, discover
 from migration_assets.lib.flyway.sql_split import split_statements
 
-SEQ_TABLE = "_dbmigrate_seq"
+# A number table for the generating INSERT ... SELECTs. TEMPORARY: it lives and dies with the
+# generating session, so even a crash mid-generation leaves nothing in the demo database for a
+# catalog refresh to pick up (no table is skipped by its name any more).
+SEQ_TABLE = "demo_seq"
 
 # Rows per table at scale 1; categories and inventory follow from these.
 BASE_ROWS = {
@@ -222,15 +225,13 @@ TABLE_ORDER = ("categories", "customers", "addresses", "products", "inventory", 
 def _build_sequence(conn: Connection, size: int) -> None:
     digits = max(1, math.ceil(math.log10(max(size, 2))))
     with conn.cursor() as cur:
-        cur.execute(f"DROP TABLE IF EXISTS {SEQ_TABLE}")
-        cur.execute(f"CREATE TABLE {SEQ_TABLE} (n INT UNSIGNED NOT NULL PRIMARY KEY) ENGINE=InnoDB")
-        cur.execute("DROP TABLE IF EXISTS _dbmigrate_digits")
-        cur.execute("CREATE TABLE _dbmigrate_digits (d TINYINT UNSIGNED NOT NULL) ENGINE=InnoDB")
-        cur.execute("INSERT INTO _dbmigrate_digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)")
+        cur.execute(f"DROP TEMPORARY TABLE IF EXISTS {SEQ_TABLE}")
+        cur.execute(f"CREATE TEMPORARY TABLE {SEQ_TABLE} (n INT UNSIGNED NOT NULL PRIMARY KEY) "
+                    "ENGINE=InnoDB")
+        ten = " UNION ALL ".join(f"SELECT {d} AS d" for d in range(10))
         terms = " + ".join(f"d{i}.d * {10 ** i}" for i in range(digits))
-        joins = ", ".join(f"_dbmigrate_digits d{i}" for i in range(digits))
+        joins = ", ".join(f"({ten}) d{i}" for i in range(digits))
         cur.execute(f"INSERT INTO {SEQ_TABLE} SELECT {terms} AS n FROM {joins} HAVING n < {size}")
-        cur.execute("DROP TABLE _dbmigrate_digits")
 
 
 # Columns with ON UPDATE CURRENT_TIMESTAMP: kept as they are, or the clock leaks into the data.
@@ -310,7 +311,7 @@ def generate(
             log(f"{table}: {counts[table]:,} rows in {time.monotonic() - t0:.1f}s")
         _apply_hard_values(conn)
         with conn.cursor() as cur:
-            cur.execute(f"DROP TABLE {SEQ_TABLE}")
+            cur.execute(f"DROP TEMPORARY TABLE {SEQ_TABLE}")
             actual = {}
             for table in (*TABLE_ORDER, "audit_log"):
                 cur.execute(f"SELECT COUNT(*) FROM {quote(table)}")

@@ -15,6 +15,12 @@ Because both sides are at the same *P*, nothing is "in flight": a difference is 
 difference, and "match" is true of that point. Engines that cannot stop at a position (DMS)
 are compared with the ranges re-checked a bounded number of times instead (a range that
 still differs after the last try fails, with its keys).
+
+Before any row is hashed, the schemas are compared (:mod:`~migration_assets.lib.verify.schema_diff`):
+a catalog that no longer describes the tables, or a trigger, index, view, routine or event that
+differs, is one more failing result (:data:`SCHEMA_RESULT`) whose findings name each difference.
+With a stale catalog no row is hashed at all: hashes over an old column list would agree on
+tables whose new columns were never copied.
 """
 
 from __future__ import annotations
@@ -33,10 +39,12 @@ from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy.ranges import Batch, KeyRange, batches_for, range_predicate
 from migration_assets.lib.dialects.mysql import quote, row_text_expr, transfer_expr
 from migration_assets.lib.verify.checksums import TableVerification, compare, range_sums
+from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
 MAX_KEYS = 20  # differing keys named per table
 RECHECKS = 5  # for engines without exact alignment
 RECHECK_WAIT_S = 1.0
+SCHEMA_RESULT = "(schema)"  # the result that carries schema differences, in place of a table
 
 
 @dataclass(frozen=True)
@@ -57,19 +65,28 @@ class LiveResult:
     verification: TableVerification
     differences: tuple[RowDifference, ...]
     aligned: bool  # True: both sides at exactly ``position``
+    schema: tuple[str, ...] = ()  # schema differences, one sentence each
 
     @property
     def ok(self) -> bool:
-        return self.verification.checksum_ok and not self.differences
+        return self.verification.checksum_ok and not self.differences and not self.schema
 
     def named(self, limit: int) -> list[str]:
         """The first ``limit`` differing rows, each with its key and columns."""
         return [d.describe() for d in self.differences[:limit]]
 
     def findings(self, limit: int) -> list[str]:
-        """What differs: the rows, or the ranges where no single row could be named."""
-        return self.named(limit) or [
-            "ranges " + ", ".join(x.batch for x in self.verification.checksum_mismatches)]
+        """What differs: the schema, the rows, or the ranges where no row could be named."""
+        found = [*self.schema, *self.named(limit)][:limit]
+        if found or not self.verification.checksum_mismatches:
+            return found
+        return ["ranges " + ", ".join(x.batch for x in self.verification.checksum_mismatches)]
+
+
+def schema_result(differences: Sequence[str]) -> LiveResult:
+    """The failing result that names schema differences (no rows are compared in it)."""
+    return LiveResult(SCHEMA_RESULT, None, TableVerification(SCHEMA_RESULT, (), 0.0), (),
+                      aligned=True, schema=tuple(differences))
 
 
 def _session(conn: Connection) -> None:
@@ -193,8 +210,15 @@ def verify_table_rechecked(source: DbSettings, target: DbSettings, table: Table,
 
 def verify_live(source: DbSettings, target: DbSettings, catalog: Catalog, tables: Sequence[Table],
                 stream, log: Callable[[str], None] = lambda _m: None) -> list[LiveResult]:  # noqa: ANN001
-    """Every table compared at one source point each, while the stream keeps applying between."""
-    results = []
+    """Every table compared at one source point each, while the stream keeps applying between;
+    schema differences first, as :data:`SCHEMA_RESULT` (alone when the catalog is stale)."""
+    drift = find_drift(source, target, catalog, tables)
+    schema = [*drift, *compare_objects(source, target)]
+    results = [schema_result(schema)] if schema else []
+    if schema:
+        log("schema differs: " + summarize(schema))
+    if drift:
+        return results
     for table in tables:
         batches = [b for b in batches_for(table, catalog.batches) if not b.empty]
         if hasattr(stream, "pause_applier"):
