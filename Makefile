@@ -16,7 +16,7 @@ $(BIN)/dbmigrate: pyproject.toml
 	touch $@
 
 install: $(BIN)/dbmigrate .venv-checkov/bin/checkov
-	@mkdir -p $(DAGSTER_HOME) && touch $(DAGSTER_HOME)/dagster.yaml  # local sqlite storage
+	@mkdir -p $(DAGSTER_HOME) && cp dagster.local.yaml $(DAGSTER_HOME)/dagster.yaml  # sqlite, run monitoring
 
 # checkov lives in its own virtualenv: its pins would fight Dagster's.
 .venv-checkov/bin/checkov:

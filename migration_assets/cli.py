@@ -108,6 +108,19 @@ def cmd_dev_wait_run(args: argparse.Namespace) -> int:
             time.sleep(1)
 
 
+def cmd_dev_fail_stale_runs(args: argparse.Namespace) -> int:
+    """Mark runs of the local instance left STARTED by a killed process as FAILURE."""
+    import dagster as dg
+
+    from migration_assets.lib.localdev import stale_runs
+
+    with dg.DagsterInstance.get() as instance:
+        marked = stale_runs.fail_stale_runs(instance, log=_log)
+    if not marked:
+        _log("no STARTED run of the local instance has lost its process")
+    return 0
+
+
 # -- demo data ---------------------------------------------------------------------------------
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from migration_assets.lib.demo import generator
@@ -477,6 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="only runs created in the last N seconds (default 600)")
     wait_run.add_argument("--timeout", type=float, default=300)
     wait_run.set_defaults(func=cmd_dev_wait_run)
+    dev_sub.add_parser("fail-stale-runs", help="mark runs left STARTED by a killed process as "
+                       "failed (local instance)").set_defaults(func=cmd_dev_fail_stale_runs)
 
     demo = sub.add_parser("demo-data", help="create and fill the demo shop database on the source")
     demo.add_argument("--scale", type=float, default=1.0,

@@ -20,6 +20,9 @@ trap cleanup EXIT
 step() { echo "--- $*"; }
 fail() { echo "FAILED: $*"; exit 1; }
 
+# Runs an earlier, killed demo left STARTED would show as in progress forever: end them first.
+$BIN/dbmigrate dev fail-stale-runs
+
 step "writing $RATE row changes/s on the source for ${WRITE_S}s (log: $LOG/workload.log)"
 $BIN/dbmigrate workload --rate "$RATE" --seconds "$WRITE_S" --threads 2 > "$LOG/workload.log" 2>&1 &
 workload=$!; pids+=("$workload")
