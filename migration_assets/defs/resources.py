@@ -7,8 +7,10 @@ value is shown in the UI. Nothing connects at import time.
 
 
 import os
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import dagster as dg
 from pymysql.connections import Connection
@@ -123,9 +125,30 @@ def database_resource(prefix: str, role: str, name_fallback: str | None = None) 
     )
 
 
-def as_failure(exc: MigrationError) -> dg.Failure:
-    """A run failure whose headline is the sentence, not a stack trace."""
-    return dg.Failure(description=str(exc), allow_retries=False)
+def as_failure(exc: MigrationError, *, allow_retries: bool = False) -> dg.Failure:
+    """A run failure whose headline is the sentence, for ``raise as_failure(exc) from None``.
+
+    ``from None`` keeps the driver's chained stack out of the failure event (the UI and the CLI
+    show the sentence); the original with its chain goes to the debug log, for a bug report.
+    No retry by default: a wrong password, a missing table or an edited migration fails the
+    same way again.
+    """
+    dg.get_dagster_logger().debug(f"failed: {error_chain(exc)}")
+    return dg.Failure(description=str(exc), allow_retries=allow_retries)
+
+
+def error_chain(exc: BaseException) -> str:
+    """Each error of the chain with where it was raised, on one line (no stack): for the debug
+    log, where a driver's own error code and message stay available."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < 10:
+        frames = traceback.extract_tb(current.__traceback__) if current.__traceback__ else []
+        where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+        kind = type(current)
+        parts.append(f"{kind.__module__}.{kind.__qualname__}: {current}{where}")
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return " <- caused by ".join(parts)
 
 
 def dms_resource() -> DmsResource:

@@ -202,3 +202,31 @@ def test_every_key_type_round_trips(tmp_path: Path) -> None:
 def test_the_committed_catalog_is_valid() -> None:
     path = cat.resolve_path(str(Path(__file__).resolve().parents[2] / "db" / "catalog.json"))
     assert cat.to_json(cat.load(path)) == path.read_text(encoding="utf-8")
+
+
+# -- Dagster asset names -------------------------------------------------------------------
+@pytest.mark.parametrize(("name", "asset"), [
+    ("orders", "orders"),  # a safe name keeps its key
+    ("_tmp", "_tmp"),
+    ("with_space", "with_space"),
+    ("with space", "with_space_h1ccda7ff"),
+    ("a-b", "a_b_h34fafddd"),
+    ("a.b", "a_b_h69f6642c"),
+    ("2024_sales", "_2024_sales_h199bf433"),
+    ("x_hdeadbeef", "x_hdeadbeef_hd514ef78"),  # looks suffixed: suffixed too, so never shared
+])
+def test_asset_names_are_stable_and_safe_names_stay(name: str, asset: str) -> None:
+    from migration_assets.lib.asset_names import asset_name
+
+    assert asset_name(name) == asset
+
+
+def test_two_tables_meeting_on_one_asset_name_is_a_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from migration_assets.lib import asset_names
+
+    monkeypatch.setattr(asset_names, "asset_name", lambda name: "same_h00000000")
+    with pytest.raises(MigrationError) as info:
+        asset_names.distinct(["a b", "a-b", "c"], "tables of database shop")
+    assert str(info.value) == (
+        "tables of database shop 'a b' and 'a-b' would both be named same_h00000000 in Dagster: "
+        "rename one, or leave one out of the catalog (`dbmigrate catalog refresh --tables ...`)")

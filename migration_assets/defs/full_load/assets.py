@@ -20,6 +20,7 @@ from migration_assets.defs.resources import (
     as_failure,
 )
 from migration_assets.defs.schema.assets import TARGET_SCHEMA
+from migration_assets.lib import asset_names
 from migration_assets.lib import catalog as cat
 from migration_assets.lib.catalog import Catalog, Table
 from migration_assets.lib.cdc.position import Snapshot
@@ -33,13 +34,17 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
 def safe_name(name: str) -> str:
-    """Asset key parts and group names allow letters, digits and underscores only."""
-    cleaned = _UNSAFE.sub("_", name)
-    return cleaned if cleaned and not cleaned[0].isdigit() else f"_{cleaned}"
+    """Asset key parts and group names allow letters, digits and underscores only: safe names
+    stay, others get a stable hash suffix, so two tables never share a key (lib/asset_names)."""
+    return asset_names.asset_name(name)
 
 
 def table_key(catalog: Catalog, table: Table) -> dg.AssetKey:
-    return dg.AssetKey(["target", safe_name(catalog.database), safe_name(table.name)])
+    """``target/<database>/<table>``; two tables of the catalog that would share it are one
+    sentence naming both (only possible through a 32-bit hash collision)."""
+    names = asset_names.distinct((t.name for t in catalog.tables), f"tables of database {catalog.database}")
+    return dg.AssetKey(["target", safe_name(catalog.database),
+                        names.get(table.name) or safe_name(table.name)])
 
 
 def column_schema(table: Table) -> dg.TableSchema:

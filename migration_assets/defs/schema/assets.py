@@ -36,12 +36,12 @@ def _history_markdown(rows: list[InfoRow]) -> str:
 def target_schema(
     context: dg.AssetExecutionContext, target_db: MySQLResource, migrations: MigrationsResource
 ) -> dg.MaterializeResult:
-    engine = migrations.engine(target_db, context.log)
     try:
+        engine = migrations.engine(target_db, context.log)
         result = engine.migrate()
         rows = engine.info()
     except MigrationError as exc:
-        raise as_failure(exc) from exc
+        raise as_failure(exc) from None
     return dg.MaterializeResult(
         metadata={
             "schema_version": result.schema_version or "",
@@ -65,8 +65,8 @@ def target_schema(
 def flyway_validate(
     context: dg.AssetCheckExecutionContext, target_db: MySQLResource, migrations: MigrationsResource
 ) -> dg.AssetCheckResult:
-    engine = migrations.engine(target_db, context.log)
     try:
+        engine = migrations.engine(target_db, context.log)
         rows = engine.validate()
     except MigrationError as exc:
         return dg.AssetCheckResult(passed=False, description=str(exc),

@@ -7,7 +7,9 @@ go (Aurora grants no SUPER, and the creating user becomes the definer), schema q
 the captured database go (the target may have another name), AUTO_INCREMENT counters go (the
 data copy sets them). Routines and triggers keep the sql_mode they were created with.
 Guarantee: applying the output to an empty database and capturing that again gives the same
-text. :func:`capture` does the reading; :func:`render` is pure.
+text. Names cannot smuggle SQL into the script: a database or object name with a control
+character (a newline, NUL ...) is refused before anything is read, and every comment line goes
+through the dialect's ``comment()``. :func:`capture` does the reading; :func:`render` is pure.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from dataclasses import dataclass, field
 
 from pymysql.connections import Connection
 
-from migration_assets.lib.connection import DbSettings, connect
-from migration_assets.lib.dialects.mysql import portable_sql_mode, quote
+from migration_assets.lib.connection import SOURCE_PREFIX, TARGET_PREFIX, DbSettings, connect
+from migration_assets.lib.dialects.mysql import check_name, comment, portable_sql_mode, quote
 from migration_assets.lib.errors import MigrationError
+
+EXCLUDED_TABLES = ("flyway_schema_history",)
+EXCLUDED_PREFIX = "_dbmigrate"
 
 _DEFINER = re.compile(
     r"\s+DEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^']|'')*'|CURRENT_USER(?:\(\))?|[\w.$]+)"
@@ -96,18 +101,26 @@ def _show_create(conn: Connection, what: str, name: str, column: int) -> str:
     return str(rows[0][column])
 
 
+def _skip(name: str) -> bool:
+    return name in EXCLUDED_TABLES or name.startswith(EXCLUDED_PREFIX)
+
+
+def _checked(settings: DbSettings, kind: str, name: str) -> str:
+    return check_name(name, kind, f"in the {settings.role} database {settings.database}")
+
+
 def capture(settings: DbSettings) -> CapturedSchema:
     """Read every object of ``settings.database``."""
-    # Imported here: tool_tables names copy.triggers' state table, and copy.triggers imports
-    # this module for strip_definer.
-    from migration_assets.lib.tool_tables import user_tables
-
     db = settings.database
+    variable = {"source": SOURCE_PREFIX, "target": TARGET_PREFIX}.get(settings.role, "")
+    check_name(db, f"the {settings.role} database name", f"(from {variable}NAME)" if variable else "")
     with connect(settings) as conn:
         version = str(_rows(conn, "SELECT VERSION()")[0][0])
-        tables = user_tables([r[0] for r in _rows(
+        tables = [r[0] for r in _rows(
             conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,))], settings.describe())
+            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,)) if not _skip(r[0])]
+        for name in tables:
+            _checked(settings, "table", name)
         fk_rows = _rows(
             conn, "SELECT DISTINCT table_name, referenced_table_name FROM "
             "information_schema.key_column_usage WHERE table_schema = %s "
@@ -129,6 +142,7 @@ def capture(settings: DbSettings) -> CapturedSchema:
             conn, "SELECT routine_type, routine_name, sql_mode FROM information_schema.routines "
             "WHERE routine_schema = %s ORDER BY routine_type, routine_name", (db,)):
             kind = str(rtype).lower()
+            _checked(settings, kind, name)
             sql = _show_create(conn, str(rtype), name, 2)
             objects.append(DbObject(kind, name, strip_schema(strip_definer(sql), db),
                                     portable_sql_mode(str(mode))))
@@ -136,6 +150,8 @@ def capture(settings: DbSettings) -> CapturedSchema:
         views = {r[0]: r[1] for r in _rows(
             conn, "SELECT table_name, view_definition FROM information_schema.views "
             "WHERE table_schema = %s", (db,))}
+        for name in views:
+            _checked(settings, "view", name)
         view_sql = {v: strip_schema(strip_definer(_show_create(conn, "VIEW", v, 1)), db)
                     for v in views}
         view_deps = {v: {o for o in views if o != v and quote(o) in view_sql[v]} for v in views}
@@ -147,6 +163,7 @@ def capture(settings: DbSettings) -> CapturedSchema:
             conn, "SELECT trigger_name, sql_mode FROM information_schema.triggers "
             "WHERE trigger_schema = %s ORDER BY event_object_table, action_timing, "
             "event_manipulation, action_order", (db,)):
+            _checked(settings, "trigger", name)
             sql = _show_create(conn, "TRIGGER", name, 2)
             objects.append(DbObject("trigger", name, strip_schema(strip_definer(sql), db),
                                     portable_sql_mode(str(mode))))
@@ -154,6 +171,7 @@ def capture(settings: DbSettings) -> CapturedSchema:
         for name, mode in _rows(
             conn, "SELECT event_name, sql_mode FROM information_schema.events "
             "WHERE event_schema = %s ORDER BY event_name", (db,)):
+            _checked(settings, "event", name)
             sql = _show_create(conn, "EVENT", name, 3)
             objects.append(DbObject("event", name, strip_schema(strip_definer(sql), db),
                                     portable_sql_mode(str(mode))))
@@ -178,10 +196,10 @@ def render(schema: CapturedSchema, *, header: bool = True, source: str = "") -> 
             ("table", "function", "procedure", "view", "trigger", "event") if schema.of_kind(k)
         )
         out += [
-            f"-- Baseline of database {schema.database} captured by `dbmigrate schema capture`",
-            f"-- from {source or 'the source'} ({schema.server_version}) on "
-            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC.",
-            f"-- {counts or 'no objects'}. DEFINER clauses and AUTO_INCREMENT counters removed.",
+            comment(f"Baseline of database {schema.database} captured by `dbmigrate schema capture`"),
+            comment(f"from {source or 'the source'} ({schema.server_version}) on "
+                    f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S} UTC."),
+            comment(f"{counts or 'no objects'}. DEFINER clauses and AUTO_INCREMENT counters removed."),
             "",
         ]
     if schema.fk_cycle:
@@ -195,7 +213,7 @@ def render(schema: CapturedSchema, *, header: bool = True, source: str = "") -> 
         if obj.sql_mode is not None and obj.sql_mode != current_mode:
             out += [f"SET SESSION sql_mode = '{obj.sql_mode}';", ""]
             current_mode = obj.sql_mode
-        out.append(f"-- {obj.kind} {obj.name}")
+        out.append(comment(f"{obj.kind} {obj.name}"))
         if obj.kind in _COMPOUND:
             delimiter = _delimiter_for(obj.sql)
             out += [f"DELIMITER {delimiter}", obj.sql.rstrip() + delimiter, "DELIMITER ;", ""]

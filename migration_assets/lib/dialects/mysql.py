@@ -22,15 +22,21 @@ def control_character(name: str) -> str | None:
     return None if found is None else f"U+{ord(found.group()):04X}"
 
 
-def check_name(name: str, where: str) -> str:
-    """``name`` unchanged, or one sentence naming it and ``where`` it came from
-    (e.g. "table name in the source database shop") when it holds a control character."""
+def check_name(name: str, what: str, origin: str = "") -> str:
+    """``name`` unchanged, or one sentence naming it, ``what`` it is and where it came from
+    ("table 'a\\nb' in the source database shop contains ...") if it holds a control character."""
     found = control_character(name)
     if found:
-        raise MigrationError(f"{where} {name!r} contains the control character {found}: rename "
-                             "it (a name with a line break or another control character cannot "
-                             "be migrated safely)")
+        raise MigrationError(f"{what} {name!r}{' ' + origin if origin else ''} contains the "
+                             f"control character {found}: rename it (a name with a line break "
+                             "or another control character cannot be migrated safely)")
     return name
+
+
+def comment(text: str) -> str:
+    """A ``--`` comment line holding ``text``, whatever it contains: control characters are
+    written as escapes (``\\n``), so the text can never end the line and start a statement."""
+    return "-- " + _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def quote(identifier: str) -> str:
@@ -38,7 +44,7 @@ def quote(identifier: str) -> str:
     is refused (:func:`check_name`): callers check where names enter, this is the last guard."""
     if not identifier:
         raise ValueError("an identifier cannot be empty")
-    check_name(identifier, "the identifier")
+    check_name(identifier, "identifier")
     return "`" + identifier.replace("`", "``") + "`"
 
 
