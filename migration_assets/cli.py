@@ -291,10 +291,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     rows = []
     for table in tables:
         v = verify_table(source, target, table, batches_for(table, catalog.batches))
-        rows.append(report.ReportRow(table.name, v.source_rows, v.target_rows,
-                                     report.checksum_status(v.checksum_ok,
-                                                            [r.batch for r in v.checksum_mismatches]),
-                                     v.seconds))
+        rows.append(report.table_row(table.name, v, v.seconds))
     print(report.as_text(rows))
     bad = [r.table for r in rows if not r.ok]
     problems = [f"source and target differ in {len(bad)} table(s): {', '.join(bad)}"] if bad else []

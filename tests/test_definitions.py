@@ -178,19 +178,21 @@ def test_full_migration_job_copies_everything_in_one_run(full_env) -> None:
         mats = [m for m in result.get_asset_materialization_events()
                 if m.asset_key == key]
         assert {m.partition for m in mats} == set(catalog.partition_keys), table.name
-        meta = mats[0].materialization.metadata
-        assert meta["source_rows"].value == meta["target_rows"].value == table.rows_estimate
-        assert meta["checksum"].value == "match"
-        assert source.password not in str(meta) and target.password not in str(meta)
+        by_partition = {m.partition: m.materialization.metadata for m in mats}
+        # Each partition carries its own batch's figures, never the whole run's totals.
+        assert sum(meta["target_rows"].value for meta in by_partition.values()) == table.rows_estimate
+        assert sum(meta["source_rows"].value for meta in by_partition.values()) == table.rows_estimate
+        assert all(meta["checksum"].value == "match" for meta in by_partition.values())
+        for p in catalog.partition_keys[table.batch_count:]:
+            assert by_partition[p]["dagster/row_count"].value == 0
+            assert "past the table's last key range" in by_partition[p]["scope"].value
+        assert source.password not in str(by_partition) and target.password not in str(by_partition)
     evaluations = result.get_asset_check_evaluations()
     names = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in evaluations}
     for table in catalog.tables:
         k = table_key(catalog, table).to_user_string()
         assert names[(k, ROW_COUNT_CHECK)] and names[(k, CHECKSUM_CHECK)]
     assert names[("migration/verification_report", "all_tables_match")]
-    per_batch = mats[0].materialization.metadata["batches"].value.records
-    assert [r.data["batch"] for r in per_batch] == catalog.partition_keys[:len(per_batch)]
-    assert sum(r.data["rows"] for r in per_batch) == table.rows_estimate
     report = [m for m in result.get_asset_materialization_events()
               if m.asset_key.to_user_string() == "migration/verification_report"][0]
     assert "| orders |" in report.materialization.metadata["report"].value
@@ -235,3 +237,47 @@ def test_full_load_fails_with_a_sentence_when_the_schema_is_missing(full_env) ->
     message = failure.step_failure_data.error.message
     assert "table orders does not exist on the target database" in message
     assert "run the schema migration first" in message and target.password not in message
+
+
+def test_one_partition_is_reported_as_part_of_the_table_and_checks_alone_verify_it(full_env) -> None:
+    """A run of one partition materializes that partition only, with its batch's figures; the
+    report names the batches never copied instead of calling the table a match; running a
+    table's checks alone (the UI's "Execute all") verifies the whole table, with no partition."""
+    from migration_assets.defs.full_load.assets import CHECKSUM_CHECK, ROW_COUNT_CHECK, table_key
+    from migration_assets.defs.full_load.report import ALL_TABLES_MATCH, REPORT
+
+    source, target, catalog = full_env
+    defs = load_defs()
+    instance = dg.DagsterInstance.ephemeral()
+    assert defs.resolve_job_def("schema_migration").execute_in_process(instance=instance).success
+    orders = catalog.table("orders")
+    key = table_key(catalog, orders)
+    assets = [defs.resolve_assets_def(key), defs.resolve_assets_def(REPORT)]
+    one = dg.materialize(assets, selection=dg.AssetSelection.assets(key),
+                         partition_key="001", instance=instance,
+                         raise_on_error=False)
+    assert one.success
+    mats = [m for m in one.get_asset_materialization_events() if m.asset_key == key]
+    assert [m.partition for m in mats] == ["001"]
+    meta = mats[0].materialization.metadata
+    lo, hi = orders.boundaries[0][0], orders.boundaries[1][0]
+    assert meta["target_rows"].value == hi - lo < orders.rows_estimate
+    assert meta["scope"].value == f"batch 001 of {orders.batch_count}"
+    (check,) = [e for e in one.get_asset_check_evaluations() if e.check_name == CHECKSUM_CHECK]
+    assert check.passed and "batches 001 of" in check.metadata["scope"].value
+    report = dg.materialize(assets, selection=dg.AssetSelection.assets(REPORT),
+                            instance=instance, raise_on_error=False)
+    (evaluation,) = report.get_asset_check_evaluations()
+    assert evaluation.check_name == ALL_TABLES_MATCH and not evaluation.passed
+    details = evaluation.metadata["details"].value
+    assert any(d.startswith("orders: partial (never copied: batches 000, 002") for d in details), details
+    # The checks alone: no partition in the run; the whole table is compared on both servers.
+    checks = dg.materialize(assets,
+                            selection=dg.AssetSelection.checks_for_assets(key),
+                            instance=instance, raise_on_error=False)
+    assert checks.success, [e.message for e in checks.all_events if e.is_failure]
+    results = {e.check_name: e for e in checks.get_asset_check_evaluations()}
+    assert not results[ROW_COUNT_CHECK].passed  # batches 000 and 002 were never copied
+    assert results[CHECKSUM_CHECK].metadata["scope"].value == "whole table"
+    assert results[ROW_COUNT_CHECK].metadata["target_rows"].value == hi - lo
+    assert query(source, "SELECT COUNT(*) FROM orders")[0][0] == orders.rows_estimate

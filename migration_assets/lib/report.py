@@ -7,12 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+WHOLE_TABLE = "whole table"
 
 
-def checksum_status(ok: bool, mismatched_batches: Sequence[str], error: str | None = None) -> str:
-    if error:
-        return "FAILED: " + (error if len(error) <= 120 else error[:117] + "...")
-    return "match" if ok else "MISMATCH (batches " + ", ".join(mismatched_batches) + ")"
+class Outcome(StrEnum):
+    """What a verification found for one table; rendered, never parsed back."""
+
+    MATCH = "match"
+    MISMATCH = "MISMATCH"
+    FAILED = "FAILED"
+    NOT_COPIED = "not copied"
+    PARTIAL = "partial"  # some batches verified, others never copied or not in this run
 
 
 @dataclass(frozen=True)
@@ -20,12 +28,45 @@ class ReportRow:
     table: str
     source_rows: int
     target_rows: int
-    checksum: str  # "match", "MISMATCH (batches 001, 004)", "FAILED: ..."
-    seconds: float
+    outcome: Outcome
+    detail: str = ""  # the batches that differ, the error, the keys that differ
+    seconds: float = 0.0
+    scope: str = WHOLE_TABLE  # what the row covers: "whole table" or "batches 003 of 16"
 
     @property
     def ok(self) -> bool:
-        return self.checksum == "match" and self.source_rows == self.target_rows
+        """Only a whole table that matches is a match: part of a table proves only that part."""
+        return (self.outcome is Outcome.MATCH and self.source_rows == self.target_rows
+                and self.scope == WHOLE_TABLE)
+
+    @property
+    def checksum(self) -> str:
+        text = self.outcome.value
+        if self.outcome is Outcome.FAILED and self.detail:
+            detail = self.detail if len(self.detail) <= 120 else self.detail[:117] + "..."
+            text = f"FAILED: {detail}"
+        elif self.detail:
+            text += f" ({self.detail})"
+        if self.scope != WHOLE_TABLE:
+            text += f" [{self.scope} only]"
+        return text
+
+
+def table_row(table: str, verification: Any, seconds: float, error: str | None = None,
+              scope: str = WHOLE_TABLE, detail: str = "") -> ReportRow:
+    """The one way a table's result becomes a report line (load, verify, live verify):
+    ``verification`` is a verify.checksums.TableVerification or None."""
+    v = verification
+    src, tgt = (v.source_rows, v.target_rows) if v is not None else (0, 0)
+    if error:
+        return ReportRow(table, src, tgt, Outcome.FAILED, error, seconds, scope)
+    if v is None:
+        return ReportRow(table, 0, 0, Outcome.NOT_COPIED, detail, seconds, scope)
+    if v.checksum_ok:
+        return ReportRow(table, src, tgt, Outcome.MATCH, detail, seconds, scope)
+    batches = "batches " + ", ".join(r.batch for r in v.checksum_mismatches)
+    return ReportRow(table, src, tgt, Outcome.MISMATCH,
+                     batches + (f": {detail}" if detail else ""), seconds, scope)
 
 
 HEADERS = ("table", "rows source", "rows target", "checksum", "seconds")
@@ -39,7 +80,8 @@ def _cells(rows: Sequence[ReportRow]) -> list[list[str]]:
 def _total(rows: Sequence[ReportRow]) -> ReportRow:
     bad = [r.table for r in rows if not r.ok]
     return ReportRow("TOTAL", sum(r.source_rows for r in rows), sum(r.target_rows for r in rows),
-                     "match" if not bad else f"{len(bad)} table(s) differ",
+                     Outcome.MATCH if not bad else Outcome.MISMATCH,
+                     f"{len(bad)} of {len(rows)} table(s) not proven equal" if bad else "",
                      max((r.seconds for r in rows), default=0.0))
 
 
@@ -65,9 +107,9 @@ def as_markdown(rows: Sequence[ReportRow]) -> str:
 
 def live_row(result) -> ReportRow:  # noqa: ANN001 - a verify.live.LiveResult
     """A live comparison's line: both sides at one source position."""
-    v = result.verification
-    status = checksum_status(result.ok, [r.batch for r in v.checksum_mismatches])
-    if result.differences:
-        status += ": " + "; ".join(result.named(3))
-    return ReportRow(table=result.table, source_rows=v.source_rows, target_rows=v.target_rows,
-                     checksum=status, seconds=v.seconds)
+    detail = "; ".join(result.findings(3)) if (result.differences or result.schema) else ""
+    row = table_row(result.table, result.verification, result.verification.seconds, detail=detail)
+    if not result.ok and row.outcome is Outcome.MATCH:  # differences found outside the sums
+        return ReportRow(row.table, row.source_rows, row.target_rows, Outcome.MISMATCH,
+                         detail, row.seconds)
+    return row

@@ -5,8 +5,10 @@ All tables share one set of partitions (batch 000, 001, ...): partition *i* of a
 re-run. The assets are one ``multi_asset`` with ``BackfillPolicy.single_run()``: a single run
 (``dagster job execute -m migration_assets -j full_migration``) copies every selected table's
 batches through one pool of workers, biggest tables first, and materializes each table as soon
-as it is done, with its row-count and checksum checks riding on the materialization. Selecting
-one table or a partition range copies just that.
+as it is done: one materialization per partition, each with its own batch's rows, bytes and
+checksum (never the run's totals), and the table's row-count and checksum checks, whose
+metadata says which ranges they cover. Selecting one table or a partition range copies just
+that; running a table's checks alone verifies the whole table on both servers.
 """
 
 import re
@@ -24,12 +26,17 @@ from migration_assets.lib import asset_names
 from migration_assets.lib import catalog as cat
 from migration_assets.lib.catalog import Catalog, Table
 from migration_assets.lib.cdc.position import Snapshot
+from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad, TableResult
+from migration_assets.lib.dialects.mysql import DECIMAL_TYPES, INTEGER_TYPES, TEMPORAL_TYPES
 from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.report import WHOLE_TABLE, Outcome
+from migration_assets.lib.verify.checksums import TableVerification
 
 SNAPSHOT = dg.AssetKey(["migration", "snapshot"])  # materialized by the full load (defs/cdc)
 ROW_COUNT_CHECK = "row_count_matches"
 CHECKSUM_CHECK = "checksum_matches"
+SHOWABLE_KEY_TYPES = INTEGER_TYPES | DECIMAL_TYPES | TEMPORAL_TYPES
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -77,70 +84,86 @@ def get_asset_spec(catalog: Catalog, table: Table) -> dg.AssetSpec:
     )
 
 
-def _check_results(key: dg.AssetKey, result: TableResult) -> list[dg.AssetCheckResult]:
-    v = result.verification
-    if v is None:
-        return []
+def _range_text(table: Table, key_range: str) -> str:
+    """Key boundaries are data: shown for number and date keys, not for string or binary
+    ones (an email or a name as a boundary would put customer data in the UI)."""
+    if all(table.column(k).data_type in SHOWABLE_KEY_TYPES for k in table.key):
+        return key_range
+    return "(not shown: the key is a string or binary column)"
+
+
+def _check_results(key: dg.AssetKey, table: Table, v: TableVerification,
+                   scope: str) -> list[dg.AssetCheckResult]:
     count_bad = v.count_mismatches
     sum_bad = v.checksum_mismatches
     return [
         dg.AssetCheckResult(
             asset_key=key, check_name=ROW_COUNT_CHECK, passed=not count_bad,
-            metadata={"source_rows": v.source_rows, "target_rows": v.target_rows,
+            metadata={"scope": scope, "source_rows": v.source_rows, "target_rows": v.target_rows,
                       "mismatch_count": len(count_bad),
-                      "mismatching_ranges": [f"{r.batch} {r.key_range}: {r.source_rows} vs "
-                                             f"{r.target_rows}" for r in count_bad][:20]},
+                      "mismatching_ranges": [f"{r.batch} {_range_text(table, r.key_range)}: "
+                                             f"{r.source_rows} vs {r.target_rows}"
+                                             for r in count_bad][:20]},
         ),
         dg.AssetCheckResult(
             asset_key=key, check_name=CHECKSUM_CHECK, passed=not sum_bad,
-            metadata={"ranges_compared": len(v.ranges), "mismatch_count": len(sum_bad),
-                      "mismatching_ranges": [f"{r.batch} {r.key_range}" for r in sum_bad][:20],
+            metadata={"scope": scope, "ranges_compared": len(v.ranges), "mismatch_count": len(sum_bad),
+                      "mismatching_ranges": [f"{r.batch} {_range_text(table, r.key_range)}"
+                                             for r in sum_bad][:20],
                       "verify_seconds": round(v.seconds, 3)},
         ),
     ]
 
 
-def _metadata(table: Table, result: TableResult) -> dict:
+def partition_metadata(catalog: Catalog, table: Table, result: TableResult) -> dict[str, dict]:
+    """Each partition's own figures (its batch's rows, bytes, checksum), by partition key: a
+    run of many partitions must not stamp the whole run's totals on every one of them."""
     v = result.verification
-    rows = result.rows
-    meta = {
-        "dagster/row_count": v.target_rows if v else rows,
-        "rows_copied": rows,
-        "bytes_in_transit": result.bytes,
-        "elapsed_s": round(result.seconds, 3),
-        "rows_per_second": round(rows / result.seconds) if result.seconds else 0,
-        "batches_copied": len(result.batches),
-        "source_rows": v.source_rows if v else 0,
-        "target_rows": v.target_rows if v else 0,
-        "checksum": "match" if v and v.checksum_ok else "MISMATCH",
-    }
-    if result.batches:
-        first = min(result.batches, key=lambda b: b.batch)
-        last = max(result.batches, key=lambda b: b.batch)
-        meta["key_range"] = f"batches {first.batch}..{last.batch}"
-        # One table of per-batch figures rather than an event per batch: every event is a
-        # write to the instance's storage, and a load has hundreds of batches.
-        meta["batches"] = dg.MetadataValue.table(
-            records=[dg.TableRecord({"batch": b.batch, "key_range": b.key_range, "rows": b.rows,
-                                     "bytes": b.bytes, "seconds": round(b.seconds, 3),
-                                     "rows_per_second": round(b.rows_per_second),
-                                     "rows_replaced": b.deleted})
-                     for b in sorted(result.batches, key=lambda b: b.batch)],
-            schema=dg.TableSchema(columns=[
-                dg.TableColumn("batch", "string"), dg.TableColumn("key_range", "string"),
-                dg.TableColumn("rows", "int"), dg.TableColumn("bytes", "int"),
-                dg.TableColumn("seconds", "float"), dg.TableColumn("rows_per_second", "int"),
-                dg.TableColumn("rows_replaced", "int")]),
-        )
+    stats = {b.batch: b for b in result.batches}
+    ranges = {r.batch: r for r in v.ranges} if v else {}
+    empty = {b.key for b in batches_for(table, catalog.batches) if b.empty}
+    table_meta: dict = {}
     if result.auto_increment is not None:
-        meta["auto_increment"] = result.auto_increment
+        table_meta["auto_increment"] = result.auto_increment
     if result.triggers_restored:
-        meta["triggers_suspended_during_load"] = result.triggers_restored
+        table_meta["triggers_suspended_during_load"] = result.triggers_restored
     if result.type_differences:
-        meta["type_differences"] = result.type_differences
+        table_meta["type_differences"] = result.type_differences
     if result.warnings:
-        meta["warnings"] = result.warnings
-    return meta
+        table_meta["warnings"] = result.warnings
+    out: dict[str, dict] = {}
+    for p in result.requested:
+        if p in empty:
+            meta = {"scope": f"batch {p}: past the table's last key range (no rows can fall here)",
+                    "dagster/row_count": 0, "rows_copied": 0, "source_rows": 0, "target_rows": 0,
+                    "checksum": Outcome.MATCH.value}
+        else:
+            b, r = stats.get(p), ranges.get(p)
+            if b is None or r is None:
+                continue  # not copied in this run (the table failed): nothing to claim
+            meta = {"scope": f"batch {p} of {table.batch_count}",
+                    "key_range": _range_text(table, b.key_range),
+                    "dagster/row_count": r.target_rows, "rows_copied": b.rows,
+                    "source_rows": r.source_rows, "target_rows": r.target_rows,
+                    "checksum": (Outcome.MATCH if r.hash_ok and r.count_ok else Outcome.MISMATCH).value,
+                    "bytes_in_transit": b.bytes, "elapsed_s": round(b.seconds, 3),
+                    "rows_per_second": round(b.rows_per_second), "rows_replaced": b.deleted,
+                    "tries": b.attempts, **table_meta}
+        out[p] = meta
+    return out
+
+
+def _verify_checks(catalog: Catalog, keys: list[dg.AssetKey], by_key: dict[dg.AssetKey, Table],
+                   source_db: MySQLResource, target_db: MySQLResource):
+    """A run of the checks alone (the UI's "Execute all" on a table's checks): no partition,
+    so the whole table is verified on both servers."""
+    from migration_assets.lib.verify.checksums import verify_table
+
+    for key in keys:
+        table = by_key[key]
+        v = verify_table(source_db.settings(), target_db.settings(), table,
+                         batches_for(table, catalog.batches))
+        yield from _check_results(key, table, v, WHOLE_TABLE)
 
 
 def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
@@ -149,8 +172,11 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
     check_specs = [
         dg.AssetCheckSpec(name, asset=spec.key, description=text)
         for spec in specs.values()
-        for name, text in ((ROW_COUNT_CHECK, "rows per key range equal on source and target"),
-                           (CHECKSUM_CHECK, "row checksums per key range equal on both sides"))
+        for name, text in ((ROW_COUNT_CHECK, "rows per key range equal on source and target "
+                                             "(its metadata says which ranges: a run of some "
+                                             "partitions checks only those)"),
+                           (CHECKSUM_CHECK, "row checksums per key range equal on both sides "
+                                            "(scope in its metadata)"))
     ]
 
     @dg.multi_asset(
@@ -161,6 +187,7 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
         pool="target_db",
+        # Only failures marked retryable (transient after the batch's own tries) are retried.
         retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL,
                                     jitter=dg.Jitter.FULL),
         description="Copies the selected tables' batches from the source into the target.",
@@ -168,24 +195,37 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
     def full_load(context: dg.AssetExecutionContext, source_db: MySQLResource,
                   target_db: MySQLResource, full_load_settings: FullLoadResource,
                   change_capture: ChangeCaptureResource):
+        if not (context.has_partition_key or context.has_partition_key_range):
+            keys = sorted({k.asset_key for k in context.selected_asset_check_keys} & set(by_key))
+            try:
+                yield from _verify_checks(catalog, keys, by_key, source_db, target_db)
+            except MigrationError as exc:
+                raise as_failure(exc) from None
+            return
         tables = [by_key[k] for k in sorted(context.selected_asset_keys) if k in by_key]
         partitions = list(context.partition_keys)
         context.log.info(f"copying {len(tables)} table(s), partitions {partitions[0]}..{partitions[-1]}, "
                          f"{full_load_settings.workers} workers")
-        failed: list[str] = []
+        failed: list[TableResult] = []
         try:
             loader = _loader(context, catalog, source_db, target_db, full_load_settings, change_capture)
             for result in loader.run(tables, partitions):
                 key = specs[result.table].key
                 if result.error is not None:
-                    failed.append(result.error)
+                    failed.append(result)
                     continue  # nothing is reported as materialized for a half-written table
-                yield dg.MaterializeResult(asset_key=key, metadata=_metadata(by_key[key], result),
-                                           check_results=_check_results(key, result))
+                for p, meta in partition_metadata(catalog, by_key[key], result).items():
+                    context.add_asset_metadata(meta, asset_key=key, partition_key=p)
+                yield dg.MaterializeResult(
+                    asset_key=key, metadata={"run_scope": result.scope},
+                    check_results=_check_results(key, by_key[key], result.verification, result.scope)
+                    if result.verification is not None else None)
         except MigrationError as exc:
-            raise as_failure(exc) from exc
+            raise as_failure(exc) from None
         if failed:
-            raise as_failure(MigrationError(f"{len(failed)} table(s) failed: " + "; ".join(failed)))
+            raise dg.Failure(
+                description=f"{len(failed)} table(s) failed: " + "; ".join(r.error or "" for r in failed),
+                allow_retries=all(r.retryable for r in failed))
 
     return full_load
 

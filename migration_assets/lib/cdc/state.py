@@ -17,16 +17,13 @@ same snapshot (:func:`coverage`); that is what makes the stream's start position
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import pymysql
 from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc.position import BinlogPosition, Snapshot
-from migration_assets.lib.connection import LOCK_ERRORS
 from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
@@ -130,32 +127,21 @@ def _exists(conn: Connection, table: str) -> bool:
         return cur.fetchone() is not None
 
 
-def _write(conn: Connection, sql: str, params: tuple, attempts: int = 5) -> None:
-    """One small committed write; parallel workers touching neighbouring rows of the state
-    table can deadlock on its index, which InnoDB resolves by rolling one back: retry it."""
-    for attempt in range(attempts):
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-            conn.commit()
-            return
-        except pymysql.err.OperationalError as exc:
-            conn.rollback()
-            if exc.args[0] not in LOCK_ERRORS or attempt == attempts - 1:
-                raise
-            time.sleep(0.01 * (attempt + 1))
-
-
 def forget_batch(conn: Connection, table: str, batch: str) -> None:
-    """Before a batch's range is deleted: it no longer holds rows of any snapshot."""
-    _write(conn, f"DELETE FROM {quote(BATCHES_TABLE)} WHERE table_name = %s AND batch = %s",
-           (table, batch))
+    """Part of a batch's transaction (not committed here): its range is about to be replaced,
+    so until the batch commits it holds rows of no snapshot."""
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {quote(BATCHES_TABLE)} WHERE table_name = %s AND batch = %s",
+                    (table, batch))
 
 
 def record_batch(conn: Connection, snapshot_id: int, table: str, batch: str) -> None:
-    _write(conn, f"INSERT INTO {quote(BATCHES_TABLE)} VALUES (%s, %s, %s, %s) ON DUPLICATE KEY "
-                 "UPDATE snapshot_id = VALUES(snapshot_id), copied_at = VALUES(copied_at)",
-           (table, batch, snapshot_id, _now()))
+    """Part of a batch's transaction (not committed here): the range and this record commit
+    together, so a batch is recorded exactly when its rows are there."""
+    with conn.cursor() as cur:
+        cur.execute(f"INSERT INTO {quote(BATCHES_TABLE)} VALUES (%s, %s, %s, %s) ON DUPLICATE KEY "
+                    "UPDATE snapshot_id = VALUES(snapshot_id), copied_at = VALUES(copied_at)",
+                    (table, batch, snapshot_id, _now()))
 
 
 @dataclass(frozen=True)

@@ -3,18 +3,24 @@
 Every batch is read inside one consistent snapshot of the source (``lib/cdc/snapshot``), whose
 binlog position is recorded on the target together with the batches copied from it
 (``lib/cdc/state``): change capture starts exactly there. A load is refused while a change
-stream is applying to the target (a batch copied then would race with it).
+stream is applying to the target (a batch copied then would race with it), and while another
+load into the same target runs (``run_lock``).
 
-Biggest tables start first so the pool stays busy to the end; each worker owns its own
-connections. Around each table: its target triggers are suspended before its first batch and
-restored after its last (see ``triggers``), the AUTO_INCREMENT counter is set to the source's,
-and the copied ranges are verified on both servers. Results come back per table as soon as
-that table is finished, so the caller can report progress and materialize it at once.
+Three steps: **plan** (checks, then a frozen :class:`LoadPlan`: which batches of which tables),
+**execute** (biggest tables first so the pool stays busy to the end; each :class:`_Worker`
+owns its connections; a batch is one target transaction — delete its range, load it, verify
+it, record it, commit — retried from the start on deadlocks, lock-wait timeouts and dropped
+target connections), **finish** per table as soon as its last batch is done (triggers back,
+AUTO_INCREMENT synced, the table's :class:`TableResult` yielded so the caller can report it at
+once). Triggers suspended for the load are restored in a ``finally`` too, and any a killed
+run left suspended are restored by the next run before it starts.
 A failing batch fails its table (its other batches are cancelled), never the other tables.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import re
 import threading
 import time
@@ -31,7 +37,13 @@ from migration_assets.lib.cdc import state
 from migration_assets.lib.cdc.controller import refuse_if_engine_exists
 from migration_assets.lib.cdc.position import Snapshot
 from migration_assets.lib.cdc.stream import ChangeStream
-from migration_assets.lib.connection import DbSettings, connect, describe_error
+from migration_assets.lib.connection import (
+    CONNECTION_ERRORS,
+    LOCK_ERRORS,
+    DbSettings,
+    connect,
+    describe_error,
+)
 from migration_assets.lib.copy import preflight, triggers
 from migration_assets.lib.copy.copier import (
     BatchStats,
@@ -41,20 +53,45 @@ from migration_assets.lib.copy.copier import (
     source_session,
 )
 from migration_assets.lib.copy.ranges import Batch, batches_for
+from migration_assets.lib.copy.run_lock import load_lock
 from migration_assets.lib.copy.validation import ChunkValidator
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
-from migration_assets.lib.report import ReportRow, checksum_status
+from migration_assets.lib.report import ReportRow, table_row
 from migration_assets.lib.verify.checksums import RangeResult, TableVerification, compare, range_sums
 
 DEFAULT_WORKERS = 4
 PROGRESS_EVERY_S = 2.0  # a progress line per table at most this often (each is an event in Dagster)
+#: Tries of one batch when the target reports a deadlock, a lock wait timeout or a dropped
+#: connection (the batch's transaction was rolled back: it starts over from the delete).
+BATCH_ATTEMPTS = 5
+RETRY_BASE_S = 0.5
+RETRY_MAX_S = 8.0
+TRANSIENT_ERRORS = LOCK_ERRORS + CONNECTION_ERRORS
+ROLLED_BACK = "; the batch was rolled back and its range on the target is as it was"
 _AUTO_INCREMENT = re.compile(r"AUTO_INCREMENT=(\d+)")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A target error after which the same batch, tried again, can succeed."""
+    return (isinstance(exc, pymysql.err.MySQLError) and bool(exc.args)
+            and exc.args[0] in TRANSIENT_ERRORS)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before try ``attempt + 1``: exponential, capped, with full jitter."""
+    return random.uniform(0, min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempt - 1)))
 
 
 @dataclass
 class TableResult:
     table: str
+    #: The batches this run was asked to copy (partition keys), empty ones included.
+    requested: tuple[str, ...] = ()
+    #: Whether the run covered every batch of the table that holds rows; a run of some
+    #: partitions proves only those ranges, and says so.
+    whole_table: bool = True
+    total_batches: int = 1
     batches: list[BatchStats] = field(default_factory=list)
     verification: TableVerification | None = None
     seconds: float = 0.0
@@ -63,6 +100,9 @@ class TableResult:
     type_differences: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    #: The error was transient (deadlock, lock wait, dropped connection) even after the
+    #: batch's own tries: a later run of the same step may succeed.
+    retryable: bool = False
 
     @property
     def rows(self) -> int:
@@ -76,17 +116,16 @@ class TableResult:
     def ok(self) -> bool:
         return self.error is None and self.verification is not None and self.verification.checksum_ok
 
+    @property
+    def scope(self) -> str:
+        if self.whole_table:
+            return "whole table"
+        keys = sorted(self.requested)
+        shown = ", ".join(keys) if len(keys) <= 4 else f"{keys[0]}..{keys[-1]}"
+        return f"batches {shown} of {self.total_batches}"
+
     def report_row(self) -> ReportRow:
-        v = self.verification
-        return ReportRow(
-            table=self.table,
-            source_rows=v.source_rows if v else 0,
-            target_rows=v.target_rows if v else 0,
-            checksum=checksum_status(v.checksum_ok if v else False,
-                                     [r.batch for r in v.checksum_mismatches] if v else [],
-                                     self.error),
-            seconds=self.seconds,
-        )
+        return table_row(self.table, self.verification, self.seconds, self.error, self.scope)
 
 
 def _auto_increment(settings: DbSettings, table: str) -> int | None:
@@ -97,14 +136,82 @@ def _auto_increment(settings: DbSettings, table: str) -> int | None:
 
 
 def sync_auto_increment(source: DbSettings, target: DbSettings, table: Table) -> int | None:
-    """Give the target the source's next AUTO_INCREMENT value (it never goes below max+1)."""
+    """Give the target the source's next AUTO_INCREMENT value (it never goes below max+1).
+
+    ALTER TABLE waits for a metadata lock; it waits a bounded time and is tried again, and a
+    failure is one sentence (the rows are copied and verified either way)."""
     if not any(c.auto_increment for c in table.columns):
         return None
     value = _auto_increment(source, table.name)
-    if value is not None:
-        with connect(target) as conn, conn.cursor() as cur:
-            cur.execute(f"ALTER TABLE {quote(table.name)} AUTO_INCREMENT = {int(value)}")
+    if value is None:
+        return None
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            with connect(target) as conn, conn.cursor() as cur:
+                cur.execute("SET SESSION lock_wait_timeout = 10")
+                cur.execute(f"ALTER TABLE {quote(table.name)} AUTO_INCREMENT = {int(value)}")
+            return value
+        except pymysql.err.MySQLError as exc:
+            if is_transient(exc) and attempt < BATCH_ATTEMPTS:
+                time.sleep(backoff(attempt))
+                continue
+            raise MigrationError(
+                f"table {table.name}: its rows are copied, but its AUTO_INCREMENT could not be set "
+                f"to {value} on the target ({describe_error(exc, target)}); run "
+                f"`ALTER TABLE {quote(table.name)} AUTO_INCREMENT = {value}` on the target, or load "
+                "the table again") from None
     return value
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    table: Table
+    batches: tuple[Batch, ...]  # the batches with rows to copy, in key order
+    requested: tuple[str, ...]  # partition keys asked for (empty batches included)
+    whole_table: bool  # every batch of the table with rows is in this run
+    target_columns: dict
+    type_differences: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    tables: tuple[TablePlan, ...]  # biggest first
+
+    def table(self, name: str) -> TablePlan:
+        return next(t for t in self.tables if t.table.name == name)
+
+    def interleaved(self) -> list[Batch]:
+        """Batches in submission order: round-robin over the tables, biggest first, so every
+        table makes progress while the big ones run."""
+        queues = [list(t.batches) for t in self.tables]
+        out: list[Batch] = []
+        while any(queues):
+            for q in queues:
+                if q:
+                    out.append(q.pop(0))
+        return out
+
+
+def make_plan(catalog: Catalog, tables: list[Table], partition_keys: list[str],
+              checked: preflight.Preflight) -> LoadPlan:
+    """Pure: which batches of which tables this run copies. Partitions past a table's last
+    batch hold no rows and get no work (they are still reported, as empty)."""
+    wanted = set(partition_keys)
+    plans = []
+    for t in sorted(tables, key=lambda t: -t.rows_estimate):
+        all_batches = batches_for(t, catalog.batches)
+        warnings = () if t.key else (
+            "no primary or unique NOT NULL key: copied whole in one batch from one snapshot",)
+        plans.append(TablePlan(
+            table=t,
+            batches=tuple(b for b in all_batches if b.key in wanted and not b.empty),
+            requested=tuple(k for k in catalog.partition_keys if k in wanted),
+            whole_table=all(b.key in wanted for b in all_batches if not b.empty),
+            target_columns=checked.target_columns[t.name],
+            type_differences=tuple(checked.type_differences.get(t.name, [])),
+            warnings=warnings))
+    return LoadPlan(tuple(plans))
 
 
 @dataclass
@@ -129,6 +236,7 @@ class FullLoad:
         if not tables:
             return
         checked = preflight.check(self.catalog, tables, self.source, self.target)
+        plan = make_plan(self.catalog, tables, partition_keys, checked)
         with connect(self.target) as conn:
             state.refuse_if_streaming(conn)
             rate = state.measured_rate(conn)
@@ -137,6 +245,18 @@ class FullLoad:
         if self.change_capture:
             cdc_preflight.check(self.source, replication=self.replication_user,
                                 tables=[t.name for t in tables], measured_bytes_per_s=rate)
+        with load_lock(self.target):
+            self._restore_left_over_triggers()
+            yield from self._run_locked(plan)
+
+    def _restore_left_over_triggers(self) -> None:
+        with connect(self.target) as conn:
+            restored = triggers.restore_all(conn, self.target.database)
+        for table, names in restored.items():
+            self.log(f"{table}: triggers {', '.join(names)} left suspended by an interrupted load "
+                     "are restored")
+
+    def _run_locked(self, plan: LoadPlan) -> Iterator[TableResult]:
         max_packet = source_max_packet(self.source)
         source_snapshot = snap_mod.take(self.source, self.workers, self.strategy,
                                         setup=lambda c: source_session(c, max_packet))
@@ -150,160 +270,213 @@ class FullLoad:
                      f"{source_snapshot.position} ({source_snapshot.strategy.value} strategy, writes "
                      f"paused {source_snapshot.lock_seconds * 1000:.0f} ms)")
             self.on_snapshot(self.snapshot)
-            yield from self._run(tables, partition_keys, checked, source_snapshot, max_packet)
+            yield from _Execution(self, plan, source_snapshot, max_packet).run()
         finally:
             source_snapshot.close()
 
-    def _run(self, tables: list[Table], partition_keys: list[str], checked: preflight.Preflight,
-             source_snapshot: snap_mod.SourceSnapshot, max_packet: int) -> Iterator[TableResult]:
-        assert self.snapshot is not None
-        snapshot_id = self.snapshot.snapshot_id
-        wanted = set(partition_keys)
-        # Only batches with work: partitions past a table's last batch hold no rows.
-        plan: dict[str, list[Batch]] = {
-            t.name: [b for b in batches_for(t, self.catalog.batches)
-                     if b.key in wanted and not b.empty]
-            for t in tables
-        }
-        by_name = {t.name: t for t in tables}
-        results = {t.name: TableResult(t.name, type_differences=checked.type_differences.get(t.name, []))
-                   for t in tables}
-        for t in tables:
-            if not t.key:
-                results[t.name].warnings.append(
-                    "no primary or unique NOT NULL key: copied whole in one batch from one snapshot")
-        started = {t.name: time.monotonic() for t in tables}
-        load_started = time.monotonic()
-        with connect(self.target) as conn:
-            for t in tables:
-                suspended = triggers.suspend(conn, self.target.database, t.name)
-                if suspended:
-                    self.log(f"{t.name}: triggers {', '.join(suspended)} suspended for the load")
-        local = threading.local()
 
-        def copier_for(table: Table) -> TableCopier:
-            cache = getattr(local, "copiers", None)
-            if cache is None:
-                cache = local.copiers = {}
-            if table.name not in cache:
-                validator = (ChunkValidator(table, checked.target_columns[table.name])
-                             if self.validate else None)
-                cache[table.name] = TableCopier(table, self.source, self.target, validator)
-            return cache[table.name]
+class _Worker:
+    """One thread's connections and copiers; copies and verifies one batch at a time."""
 
-        sessions: list[Session] = []
+    def __init__(self, execution: _Execution) -> None:
+        self.x = execution
+        self.session: Session | None = None
+        self.copiers: dict[str, TableCopier] = {}
 
-        def session_for_thread() -> Session:
-            session = getattr(local, "session", None)
-            if session is None or session.closed:
-                reader = getattr(local, "reader", None)
-                if reader is None:
-                    reader = local.reader = source_snapshot.lease()
-                session = local.session = Session(reader, max_packet, self.target)
-                sessions.append(session)
-            return session
+    def _session(self) -> Session:
+        if self.session is None:
+            self.session = Session(self.x.source_snapshot.lease(), self.x.max_packet,
+                                   self.x.load.target)
+            self.x.sessions.append(self.session)
+        return self.session
 
-        def copy_and_verify(batch: Batch) -> tuple[BatchStats, TableVerification]:
-            # Verified right after it is copied, in the worker and on its connections:
-            # verification overlaps the copying of other batches.
-            table = by_name[batch.table]
+    def _copier(self, tp: TablePlan) -> TableCopier:
+        if tp.table.name not in self.copiers:
+            validator = ChunkValidator(tp.table, tp.target_columns) if self.x.load.validate else None
+            self.copiers[tp.table.name] = TableCopier(tp.table, self.x.load.source,
+                                                      self.x.load.target, validator)
+        return self.copiers[tp.table.name]
+
+    def run(self, batch: Batch) -> tuple[BatchStats, TableVerification]:
+        where = f"table {batch.table}, batch {batch.key}"
+        for attempt in range(1, BATCH_ATTEMPTS + 1):
+            session = self._session()
             try:
-                session = session_for_thread()
-            except pymysql.err.MySQLError as exc:
-                raise MigrationError(f"table {batch.table}, batch {batch.key}: "
-                                     f"{describe_error(exc, self.source)}") from exc
-            try:
-                state.forget_batch(session.tgt, batch.table, batch.key)
-            except pymysql.err.MySQLError as exc:
-                session.close()
-                raise MigrationError(f"table {batch.table}, batch {batch.key}: "
-                                     f"{describe_error(exc, self.target)}") from exc
-            stats = copier_for(table).copy(batch, session)
-            started = time.monotonic()
-            try:
-                src = range_sums(session.src, table, [batch])
-                tgt = range_sums(session.tgt, table, [batch])
+                stats, verified = self._once(batch, session)
                 session.tgt.commit()
-                verified = compare(table, [batch], src, tgt, time.monotonic() - started)
-                if verified.checksum_ok:
-                    state.record_batch(session.tgt, snapshot_id, batch.table, batch.key)
-            except pymysql.err.MySQLError as exc:
-                session.close()
-                raise MigrationError(f"verifying table {batch.table}, batch {batch.key}: "
-                                     f"{describe_error(exc, self.target)}") from exc
+            except pymysql.err.MySQLError as exc:  # the target's: the source's are SourceError
+                session.rollback()
+                if exc.args and exc.args[0] in CONNECTION_ERRORS:
+                    session.close()  # reopened by the next try
+                if is_transient(exc) and attempt < BATCH_ATTEMPTS:
+                    wait = backoff(attempt)
+                    self.x.load.log(f"{where}: {describe_error(exc, self.x.load.target)}; the batch was "
+                                    f"rolled back, trying again in {wait:.1f}s "
+                                    f"(try {attempt + 1} of {BATCH_ATTEMPTS})")
+                    time.sleep(wait)
+                    continue
+                tries = f" (after {attempt} tries)" if attempt > 1 else ""
+                raise MigrationError(f"{where}: {describe_error(exc, self.x.load.target)}{tries}"
+                                     f"{ROLLED_BACK}") from exc
+            except MigrationError as exc:  # a refused value, a source error: not retried
+                session.rollback()
+                raise MigrationError(f"{exc}{ROLLED_BACK}") from exc.__cause__
+            except BaseException:
+                session.rollback()
+                raise
+            if attempt > 1:
+                stats = dataclasses.replace(stats, attempts=attempt)
             return stats, verified
+        raise AssertionError("unreachable")
 
-        order = sorted(tables, key=lambda t: -t.rows_estimate)
-        remaining = {t.name: len(plan[t.name]) for t in tables}
-        futures: dict[Future[tuple[BatchStats, TableVerification]], Batch] = {}
-        checked_ranges: dict[str, list[RangeResult]] = {t.name: [] for t in tables}
-        verify_seconds: dict[str, float] = {t.name: 0.0 for t in tables}
-        last_log: dict[str, float] = {t.name: time.monotonic() for t in tables}
-        with ThreadPoolExecutor(max_workers=max(1, self.workers),
-                                thread_name_prefix="dbmigrate-copy") as pool:
-            # Interleave tables so every table makes progress while the big ones run.
-            queues = [list(plan[t.name]) for t in order]
-            while any(queues):
-                for q in queues:
-                    if q:
-                        batch = q.pop(0)
-                        futures[pool.submit(copy_and_verify, batch)] = batch
+    def _once(self, batch: Batch, session: Session) -> tuple[BatchStats, TableVerification]:
+        """Delete, load, verify and record the batch in one target transaction (not committed)."""
+        tp = self.x.plan.table(batch.table)
+        state.forget_batch(session.tgt, batch.table, batch.key)
+        stats = self._copier(tp).copy(batch, session)
+        started = time.monotonic()
+        # The target's sums see this transaction's rows; verified before anyone else can.
+        tgt = range_sums(session.tgt, tp.table, [batch])
+        src = range_sums(session.src, tp.table, [batch])
+        verified = compare(tp.table, [batch], src, tgt, time.monotonic() - started)
+        if verified.checksum_ok:
+            state.record_batch(session.tgt, self.x.snapshot_id, batch.table, batch.key)
+        return stats, verified
+
+
+
+class _Execution:
+    """One run of a plan: the pool, the per-table bookkeeping, and the finishing of tables."""
+
+    def __init__(self, load: FullLoad, plan: LoadPlan, source_snapshot: snap_mod.SourceSnapshot,
+                 max_packet: int) -> None:
+        assert load.snapshot is not None
+        self.load, self.plan = load, plan
+        self.source_snapshot, self.max_packet = source_snapshot, max_packet
+        self.snapshot_id = load.snapshot.snapshot_id
+        self.sessions: list[Session] = []
+        self._local = threading.local()
+        self.results = {
+            tp.table.name: TableResult(tp.table.name, requested=tp.requested,
+                                       whole_table=tp.whole_table,
+                                       total_batches=tp.table.batch_count,
+                                       type_differences=list(tp.type_differences),
+                                       warnings=list(tp.warnings))
+            for tp in plan.tables}
+        self.ranges: dict[str, list[RangeResult]] = {tp.table.name: [] for tp in plan.tables}
+        self.verify_seconds: dict[str, float] = {tp.table.name: 0.0 for tp in plan.tables}
+        self.started = {tp.table.name: time.monotonic() for tp in plan.tables}
+        self.suspended: set[str] = set()
+
+    def _worker(self) -> _Worker:
+        worker = getattr(self._local, "worker", None)
+        if worker is None:
+            worker = self._local.worker = _Worker(self)
+        return worker
+
+    def _run_batch(self, batch: Batch) -> tuple[BatchStats, TableVerification]:
+        return self._worker().run(batch)
+
+    def run(self) -> Iterator[TableResult]:
+        load_started = time.monotonic()
+        pool = ThreadPoolExecutor(max_workers=max(1, self.load.workers),
+                                  thread_name_prefix="dbmigrate-copy")
+        try:
+            self._suspend_triggers()
+            remaining = {tp.table.name: len(tp.batches) for tp in self.plan.tables}
+            futures: dict[Future[tuple[BatchStats, TableVerification]], Batch] = {
+                pool.submit(self._run_batch, b): b for b in self.plan.interleaved()}
             finished: set[str] = set()
-            for name in [t.name for t in order if remaining[t.name] == 0]:
-                finished.add(name)
-                yield self._finish(by_name[name], [], results[name], started[name])
+            for tp in self.plan.tables:
+                if not tp.batches:
+                    finished.add(tp.table.name)
+                    yield self._finish(tp)
+            last_log = {tp.table.name: time.monotonic() for tp in self.plan.tables}
             for future in as_completed(futures):
                 batch = futures[future]
-                result = results[batch.table]
-                stats = None
-                if not future.cancelled():
-                    try:
-                        stats, verified = future.result()
-                        checked_ranges[batch.table].extend(verified.ranges)
-                        verify_seconds[batch.table] += verified.seconds
-                    except MigrationError as exc:
-                        result.error = result.error or str(exc)
-                    except Exception as exc:  # noqa: BLE001 - reported with its table
-                        result.error = result.error or f"table {batch.table}, batch {batch.key}: {exc!r}"
-                    if result.error is not None:  # the table failed: skip its other batches
-                        for other, b in futures.items():
-                            if b.table == batch.table:
-                                other.cancel()
-                remaining[batch.table] -= 1
-                if stats is not None:
-                    result.batches.append(stats)
-                    if time.monotonic() - last_log[batch.table] >= PROGRESS_EVERY_S:
-                        last_log[batch.table] = time.monotonic()
-                        self.log(f"{batch.table}: batch {batch.key} {stats.rows:,} rows, "
-                                 f"{stats.bytes / 1e6:.1f} MB in {stats.seconds:.2f}s "
-                                 f"({stats.rows_per_second:,.0f} rows/s); "
-                                 f"{len(result.batches)}/{len(plan[batch.table])} batches done")
-                if remaining[batch.table] == 0 and batch.table not in finished:
-                    finished.add(batch.table)
-                    yield self._finish(by_name[batch.table], checked_ranges[batch.table], result,
-                                       started[batch.table], verify_seconds[batch.table])
-        for session in sessions:
-            session.close()
-        copied = sum(r.bytes for r in results.values())
-        with connect(self.target) as conn:
-            state.finish_snapshot(conn, snapshot_id, copied, time.monotonic() - load_started)
+                name = batch.table
+                stats = self._collect(future, batch, futures)
+                remaining[name] -= 1
+                if stats is not None and time.monotonic() - last_log[name] >= PROGRESS_EVERY_S:
+                    last_log[name] = time.monotonic()
+                    result = self.results[name]
+                    self.load.log(f"{name}: batch {batch.key} {stats.rows:,} rows, "
+                                  f"{stats.bytes / 1e6:.1f} MB in {stats.seconds:.2f}s "
+                                  f"({stats.rows_per_second:,.0f} rows/s); "
+                                  f"{len(result.batches)}/{len(self.plan.table(name).batches)} "
+                                  "batches done")
+                if remaining[name] == 0 and name not in finished:
+                    finished.add(name)
+                    yield self._finish(self.plan.table(name))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._restore_triggers()  # what a failure or an interruption left suspended
+            for session in self.sessions:
+                session.close()
+        copied = sum(r.bytes for r in self.results.values())
+        with connect(self.load.target) as conn:
+            state.finish_snapshot(conn, self.snapshot_id, copied, time.monotonic() - load_started)
 
-    def _finish(self, table: Table, ranges: list[RangeResult], result: TableResult,
-                started: float, verify_seconds: float = 0.0) -> TableResult:
-        with connect(self.target) as conn:
-            result.triggers_restored = triggers.restore(conn, self.target.database, table.name)
+    def _collect(self, future: Future, batch: Batch, futures: dict) -> BatchStats | None:
+        result = self.results[batch.table]
+        if future.cancelled():
+            return None
+        try:
+            stats, verified = future.result()
+        except MigrationError as exc:
+            if result.error is None:
+                result.error, result.retryable = str(exc), is_transient(exc.__cause__)
+        except Exception as exc:  # noqa: BLE001 - reported with its table
+            result.error = result.error or f"table {batch.table}, batch {batch.key}: {exc!r}"
+        else:
+            result.batches.append(stats)
+            self.ranges[batch.table].extend(verified.ranges)
+            self.verify_seconds[batch.table] += verified.seconds
+            return stats
+        for other, b in futures.items():  # the table failed: skip its other batches
+            if b.table == batch.table:
+                other.cancel()
+        return None
+
+    def _suspend_triggers(self) -> None:
+        with connect(self.load.target) as conn:
+            for tp in self.plan.tables:
+                if not tp.batches:
+                    continue
+                self.suspended.add(tp.table.name)
+                names = triggers.suspend(conn, self.load.target.database, tp.table.name)
+                if names:
+                    self.load.log(f"{tp.table.name}: triggers {', '.join(names)} suspended for the load")
+
+    def _restore_triggers(self, only: str | None = None) -> list[str]:
+        restored: list[str] = []
+        names = [only] if only else sorted(self.suspended)
+        with connect(self.load.target) as conn:
+            for name in names:
+                if name in self.suspended:
+                    restored += triggers.restore(conn, self.load.target.database, name)
+                    self.suspended.discard(name)
+        return restored
+
+    def _finish(self, tp: TablePlan) -> TableResult:
+        name = tp.table.name
+        result = self.results[name]
+        result.triggers_restored = self._restore_triggers(name)
         if result.error is None:
             try:
-                result.auto_increment = sync_auto_increment(self.source, self.target, table)
+                result.auto_increment = sync_auto_increment(self.load.source, self.load.target,
+                                                            tp.table)
             except MigrationError as exc:
                 result.error = str(exc)
             result.verification = TableVerification(
-                table.name, tuple(sorted(ranges, key=lambda r: r.batch)), verify_seconds)
-        result.seconds = time.monotonic() - started
-        if result.verification is not None:
-            v = result.verification
+                name, tuple(sorted(self.ranges[name], key=lambda r: r.batch)),
+                self.verify_seconds[name])
+        result.seconds = time.monotonic() - self.started[name]
+        v = result.verification
+        if v is not None:
             status = "checksums match" if v.checksum_ok else (
                 f"MISMATCH in batches {', '.join(r.batch for r in v.checksum_mismatches)}")
-            self.log(f"{table.name}: {result.rows:,} rows copied in {result.seconds:.1f}s; "
-                     f"source {v.source_rows:,} / target {v.target_rows:,} rows; {status}")
+            self.load.log(f"{name}: {result.rows:,} rows copied in {result.seconds:.1f}s "
+                          f"({result.scope}); source {v.source_rows:,} / target {v.target_rows:,} "
+                          f"rows; {status}")
         return result

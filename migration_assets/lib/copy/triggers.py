@@ -3,9 +3,10 @@
 MySQL cannot switch triggers off per session, and a trigger that fires on loaded rows adds
 effects the source already has (the demo's audit trigger would write a second audit row for
 every copied order). So a table's triggers are saved to a state table on the target, dropped
-for the load, and re-created from the saved text afterwards. The save happens before the drop
-and in the same database, so a crash mid-load leaves the definitions on the target: the next
-load (or ``restore_all``) puts them back.
+for the load, and re-created from the saved text afterwards (in a ``finally``, and per table as
+soon as its last batch is done). The save happens before the drop and in the same database, so
+a crash mid-load leaves the definitions on the target: the next load, holding the load lock
+(no other load can be using them), puts every one of them back first (:func:`restore_all`).
 """
 
 from __future__ import annotations
@@ -87,3 +88,13 @@ def restore(conn: Connection, database: str, table: str) -> list[str]:
         if cur.fetchone()[0] == 0:
             cur.execute(f"DROP TABLE {quote(STATE_TABLE)}")
     return [s[0] for s in saved]
+
+
+def restore_all(conn: Connection, database: str) -> dict[str, list[str]]:
+    """Re-create every saved trigger (those an interrupted load left suspended), per table."""
+    if not _state_exists(conn, database):
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT DISTINCT table_name FROM {quote(STATE_TABLE)} ORDER BY 1")
+        tables = [r[0] for r in cur.fetchall()]
+    return {table: restore(conn, database, table) for table in tables}

@@ -119,7 +119,7 @@ class ChunkValidator:
             reason = "is NULL but the target column is NOT NULL" if check == "not_nullable" else check
             raise MigrationError(
                 f"{where}: row with key {row_key(self.table, frame.row(row, named=True))} has "
-                f"{column} = {shown}, which {reason}; nothing from this chunk was written "
+                f"{column} = {shown}, which {reason} "
                 f"({cases.height} problem(s) in {frame.height} rows)"
             ) from None
         return frame.height

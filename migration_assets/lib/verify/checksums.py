@@ -2,9 +2,12 @@
 
 Only the aggregates travel (hashes, not rows), in the style of pt-table-checksum: each row's
 transit text (the same canonical text the copy uses, so charsets and float printing cannot
-differ between the sides) is hashed with MD5, and the range's hash is the BIT_XOR of the rows'
-64-bit hashes together with the row count. A changed, missing or extra row changes the pair;
-the ranges whose pairs differ are named. Source and target are read in parallel.
+differ between the sides) is hashed with MD5, and the range's hash is the exact sum of the
+rows' 64-bit hashes together with the row count (a sum, not a XOR: duplicates do not
+cancel). Every column is hashed, generated ones included, so a generated expression that
+differs on the target is caught.
+A changed, missing or extra row changes the pair; the ranges whose pairs differ are named.
+Source and target are read in parallel.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pymysql.connections import Connection
 from migration_assets.lib.catalog import Table
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
 from migration_assets.lib.copy.ranges import Batch, range_predicate
-from migration_assets.lib.dialects.mysql import quote, row_hash_expr
+from migration_assets.lib.dialects.mysql import quote, range_hash_expr
 from migration_assets.lib.errors import MigrationError
 
 
@@ -78,16 +81,21 @@ def _session(conn: Connection) -> None:
         cur.execute("SET SESSION sql_mode = ''")
 
 
+def hashed_columns(table: Table) -> list[tuple[str, str]]:
+    """The columns a row's hash covers: all of them, generated ones too (the target computes
+    those itself, so hashing them checks the target's expressions as well as the data)."""
+    return [(c.name, c.data_type) for c in table.columns]
+
+
 def range_sums(conn: Connection, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
     """(rows, hash) per batch, computed by the server ``conn`` is connected to."""
-    cols = [(c.name, c.data_type) for c in table.copy_columns]
-    h = row_hash_expr(cols)
+    h = range_hash_expr(hashed_columns(table))
     out = []
     with conn.cursor() as cur:
         for batch in batches:
             pred, params = range_predicate(table.key, batch.range) if table.key else ("1=1", [])
             cur.execute(
-                f"SELECT COUNT(*), LPAD(HEX(COALESCE(BIT_XOR({h}), 0)), 16, '0') "
+                f"SELECT COUNT(*), {h} "
                 f"FROM {quote(table.name)} WHERE {pred}", params)
             count, digest = cur.fetchone()
             out.append((int(count), str(digest).lower()))

@@ -102,7 +102,7 @@ def _key_text(table: Table, key: tuple) -> str:
 
 
 def _row_hashes(conn: Connection, table: Table, rng: KeyRange | None) -> dict[tuple, str]:
-    cols = [(c.name, c.data_type) for c in table.copy_columns]
+    cols = [(c.name, c.data_type) for c in table.columns]
     key = ", ".join(quote(k) for k in table.key)
     pred, params = range_predicate(table.key, rng) if table.key else ("1=1", [])
     with conn.cursor() as cur:
@@ -115,7 +115,7 @@ def _row_hashes(conn: Connection, table: Table, rng: KeyRange | None) -> dict[tu
 
 
 def _column_values(conn: Connection, table: Table, key: tuple) -> tuple | None:
-    exprs = ", ".join(transfer_expr(c.name, c.data_type) for c in table.copy_columns)
+    exprs = ", ".join(transfer_expr(c.name, c.data_type) for c in table.columns)
     pred = " AND ".join(f"{quote(k)} = %s" for k in table.key)
     with conn.cursor() as cur:
         cur.execute(f"SELECT {exprs} FROM {quote(table.name)} WHERE {pred}", key)
@@ -143,7 +143,7 @@ def row_differences(src: Connection, tgt: Connection, table: Table, ranges: Sequ
                 out.append(RowDifference(_key_text(table, key), "extra on target"))
             else:
                 sv, tv = _column_values(src, table, key), _column_values(tgt, table, key)
-                cols = tuple(c.name for c, x, y in zip(table.copy_columns, sv or (), tv or (), strict=False)
+                cols = tuple(c.name for c, x, y in zip(table.columns, sv or (), tv or (), strict=False)
                              if x != y)
                 out.append(RowDifference(_key_text(table, key), "differs", cols))
             if len(out) >= limit:
