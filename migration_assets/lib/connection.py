@@ -18,6 +18,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
+from migration_assets.lib.dialects.mysql import check_name
 from migration_assets.lib.errors import MigrationError
 
 SOURCE_PREFIX = "ON_PREM_DB_"
@@ -78,6 +79,9 @@ def settings_from_env(
         raise MigrationError(
             f"{prefix}PORT must be a port number, got {values['PORT']!r}"
         ) from None
+    for suffix, what in (("HOST", "host"), ("USER", "user"), ("NAME", "database name")):
+        # They reach SQL text, generated scripts and messages.
+        check_name(values[suffix] or "", f"the {role}'s {what}", f"(from {prefix}{suffix})")
     tls = {s: env.get(prefix + s) or None for s in TLS_SUFFIXES}
     return DbSettings(
         host=values["HOST"] or "",

@@ -189,3 +189,12 @@ def test_snapshot_lock_blocks_commits_on_mariadb_and_takes_ftwrl_on_mysql() -> N
                                                  ["BACKUP STAGE END"])
     for flavor in (Flavor.MYSQL, Flavor.AURORA_MYSQL):
         assert snapshot_lock_sql(flavor) == (["FLUSH TABLES WITH READ LOCK"], ["UNLOCK TABLES"])
+
+
+def test_mysql_replication_filter_names_cannot_end_their_literal_or_list() -> None:
+    (_, (filt, params)) = sql.configure(Flavor.MYSQL, "dbmigrate_x", SOURCE, P, "it's", "a) b`")
+    assert params == ()
+    assert filt == ("CHANGE REPLICATION FILTER REPLICATE_WILD_DO_TABLE = ('a) b`.%'), "
+                    "REPLICATE_REWRITE_DB = ((`it's`, `a) b```)) FOR CHANNEL 'dbmigrate_x'")
+    (_, (filt, _)) = sql.configure(Flavor.MYSQL, "dbmigrate_x", SOURCE, P, "x", "o'k\\")
+    assert "REPLICATE_WILD_DO_TABLE = ('o''k\\\\\\\\.%')" in filt

@@ -54,3 +54,17 @@ def test_driver_errors_become_sentences_without_password(code: int, words: str) 
     message = str(describe_error(exc, s))
     assert words in message
     assert "s3cr3t-pw" not in message
+
+
+def test_a_control_character_in_a_name_from_the_environment_is_one_sentence() -> None:
+    import pytest
+
+    from migration_assets.lib.connection import settings_from_env
+    from migration_assets.lib.errors import MigrationError
+
+    env = {"X_HOST": "h", "X_PORT": "1", "X_USER": "u", "X_PASSWORD": "p", "X_NAME": "a\nDROP"}
+    with pytest.raises(MigrationError) as err:
+        settings_from_env("X_", "source", env)
+    assert str(err.value) == ("the source's database name 'a\\nDROP' (from X_NAME) contains the "
+                              "control character U+000A: rename it (a name with a line break or "
+                              "another control character cannot be migrated safely)")

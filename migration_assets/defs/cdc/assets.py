@@ -64,7 +64,7 @@ def build_source_observation(catalog: Catalog) -> dg.AssetsDefinition:
                                 "information_schema.tables WHERE table_schema = %s", (db.database,))
                     sizes = {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in cur.fetchall()}
         except MigrationError as exc:
-            raise as_failure(exc) from exc
+            raise as_failure(exc) from None
         for key in context.selected_asset_keys:
             rows, size = sizes.get(names[key], (0, 0))
             yield dg.ObserveResult(asset_key=key, metadata={
@@ -100,7 +100,7 @@ def build_change_stream(catalog: Catalog) -> dg.AssetsDefinition:
                                       replication_user=config.replication_login(
                                           change_capture.settings(source), source))
         except MigrationError as exc:
-            raise as_failure(exc) from exc
+            raise as_failure(exc) from None
         meta = status_metadata(status)
         context.log.info(f"change capture ({status.engine}): {status.state.value}, applied "
                          f"{status.applied}, lag {status.lag_seconds}")
@@ -145,7 +145,7 @@ def build_live_verification(catalog: Catalog) -> dg.AssetsDefinition:
             results = verify_live(source_db.settings(), target_db.settings(), catalog,
                                   list(catalog.tables), stream, log=context.log.info)
         except MigrationError as exc:
-            raise as_failure(exc) from exc
+            raise as_failure(exc) from None
         rows = [report.live_row(r) for r in results]
         bad = [r for r in results if not r.ok]
         differing = {r.table: r.findings(20) for r in bad}
@@ -173,7 +173,7 @@ def stop_stream(context: dg.OpExecutionContext, source_db: MySQLResource, target
     try:
         status = stream_for(change_capture, source_db, target_db, catalog).stop()
     except MigrationError as exc:
-        raise as_failure(exc) from exc
+        raise as_failure(exc) from None
     context.log_event(dg.AssetObservation(asset_key=CHANGE_STREAM, metadata=status_metadata(status)))
 
 

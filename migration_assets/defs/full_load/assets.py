@@ -11,8 +11,6 @@ metadata says which ranges they cover. Selecting one table or a partition range 
 that; running a table's checks alone verifies the whole table on both servers.
 """
 
-import re
-
 import dagster as dg
 
 from migration_assets.defs.resources import (
@@ -37,7 +35,6 @@ SNAPSHOT = dg.AssetKey(["migration", "snapshot"])  # materialized by the full lo
 ROW_COUNT_CHECK = "row_count_matches"
 CHECKSUM_CHECK = "checksum_matches"
 SHOWABLE_KEY_TYPES = INTEGER_TYPES | DECIMAL_TYPES | TEMPORAL_TYPES
-_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
 def safe_name(name: str) -> str:

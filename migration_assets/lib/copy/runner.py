@@ -58,6 +58,7 @@ from migration_assets.lib.copy.validation import ChunkValidator
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.report import ReportRow, table_row
+from migration_assets.lib.verify import schema_diff
 from migration_assets.lib.verify.checksums import RangeResult, TableVerification, compare, range_sums
 
 DEFAULT_WORKERS = 4
@@ -236,6 +237,9 @@ class FullLoad:
         if not tables:
             return
         checked = preflight.check(self.catalog, tables, self.source, self.target)
+        # The live schema is the truth: a column or table the catalog does not know would be
+        # left behind by the copy and missed by its checksums.
+        schema_diff.refuse_drift(self.source, self.target, self.catalog, tables)
         plan = make_plan(self.catalog, tables, partition_keys, checked)
         with connect(self.target) as conn:
             state.refuse_if_streaming(conn)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.dialects.flavor import Flavor
+from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 
 Statement = tuple[str, tuple]
@@ -41,6 +42,12 @@ def _literal_name(name: str) -> str:
         raise MigrationError(f"'{name}' cannot name a replication channel (letters, digits and "
                              "underscores, at most 64)")
     return name
+
+
+def string_literal(text: str) -> str:
+    """A SQL string literal for statements that take no bound parameters (CHANGE REPLICATION
+    FILTER): backslashes and quotes escaped, so a name cannot end the literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def _wild(database: str) -> str:
@@ -70,9 +77,9 @@ def configure(flavor: Flavor, channel: str, source: ReplicaSource, position: Bin
                     (f"{source_db}->{target_db}" if rewrite else "",)))
         return out
     if flavor is Flavor.MYSQL:
-        filters = f"REPLICATE_WILD_DO_TABLE = ('{wild}')"
+        filters = f"REPLICATE_WILD_DO_TABLE = ({string_literal(wild)})"
         if rewrite:
-            filters += f", REPLICATE_REWRITE_DB = (({source_db}, {target_db}))"
+            filters += f", REPLICATE_REWRITE_DB = (({quote(source_db)}, {quote(target_db)}))"
         return [
             ("CHANGE REPLICATION SOURCE TO SOURCE_HOST = %s, SOURCE_PORT = %s, SOURCE_USER = %s, "
              "SOURCE_PASSWORD = %s, SOURCE_LOG_FILE = %s, SOURCE_LOG_POS = %s, "
