@@ -25,9 +25,6 @@ from migration_assets.lib.connection import SOURCE_PREFIX, TARGET_PREFIX, DbSett
 from migration_assets.lib.dialects.mysql import check_name, comment, portable_sql_mode, quote
 from migration_assets.lib.errors import MigrationError
 
-EXCLUDED_TABLES = ("flyway_schema_history",)
-EXCLUDED_PREFIX = "_dbmigrate"
-
 _DEFINER = re.compile(
     r"\s+DEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^']|'')*'|CURRENT_USER(?:\(\))?|[\w.$]+)"
     r"(?:@(?:`(?:[^`]|``)*`|'(?:[^']|'')*'|[\w.%$-]+))?",
@@ -101,24 +98,24 @@ def _show_create(conn: Connection, what: str, name: str, column: int) -> str:
     return str(rows[0][column])
 
 
-def _skip(name: str) -> bool:
-    return name in EXCLUDED_TABLES or name.startswith(EXCLUDED_PREFIX)
-
-
 def _checked(settings: DbSettings, kind: str, name: str) -> str:
     return check_name(name, kind, f"in the {settings.role} database {settings.database}")
 
 
 def capture(settings: DbSettings) -> CapturedSchema:
     """Read every object of ``settings.database``."""
+    # Imported here: tool_tables names copy.triggers' state table, and copy.triggers imports
+    # this module for strip_definer.
+    from migration_assets.lib.tool_tables import user_tables
+
     db = settings.database
     variable = {"source": SOURCE_PREFIX, "target": TARGET_PREFIX}.get(settings.role, "")
     check_name(db, f"the {settings.role} database name", f"(from {variable}NAME)" if variable else "")
     with connect(settings) as conn:
         version = str(_rows(conn, "SELECT VERSION()")[0][0])
-        tables = [r[0] for r in _rows(
+        tables = user_tables([r[0] for r in _rows(
             conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
-            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,)) if not _skip(r[0])]
+            "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,))], settings.describe())
         for name in tables:
             _checked(settings, "table", name)
         fk_rows = _rows(
