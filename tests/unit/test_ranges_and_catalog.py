@@ -92,7 +92,7 @@ ROWS = [
 @pytest.mark.parametrize(("line", "problem"), ROWS)
 def test_chunk_validation(line: str, problem: str | None) -> None:
     t = table()
-    validator = ChunkValidator(t, {c.name: c for c in t.columns})
+    validator = ChunkValidator(t, {c.name: c for c in t.columns}, skip_identical=False)
     if problem is None:
         assert validator.validate(chunk(line), "t") == 1
     else:
@@ -107,3 +107,19 @@ def test_parse_keeps_empty_strings_apart_from_null() -> None:
     frame = parse_chunk(b"\t\\N\n\\N\t", ["a", "b"])
     assert frame.rows() == [("", None), (None, "")]
     assert frame.schema == pl.Schema({"a": pl.Utf8, "b": pl.Utf8})
+
+
+def test_only_columns_whose_values_can_be_refused_are_checked() -> None:
+    """A target column of the same type, charset and nullability cannot refuse a source
+    value: it is not parsed. A narrower, different-charset or NOT NULL one is."""
+    from dataclasses import replace
+
+    t = table()
+    same = {c.name: c for c in t.columns}
+    assert ChunkValidator(t, same).checked == ()
+    assert ChunkValidator(t, same).validate(chunk("x\ty"), "t") == 0  # not even parsed
+    code = t.column("code")
+    for narrower in (replace(code, column_type="varchar(3)", max_chars=3),
+                     replace(code, charset="latin1"), replace(code, nullable=False)):
+        validator = ChunkValidator(t, {**same, "code": narrower})
+        assert [c.name for c in validator.checked] == ["code"]

@@ -290,9 +290,11 @@ def _column_facets(column: Column, exact: bool) -> dict[str, str]:
             "generated": "generated" if column.generated else "not generated"}
 
 
-def _differing(want: Column, have: Column, exact: bool, want_where: str, have_where: str) -> str:
+def _differing(want: Column, have: Column, exact: bool, want_where: str, have_where: str,
+               facets: Collection[str] = ("type", "nullable", "generated")) -> str:
     a, b = _column_facets(want, exact), _column_facets(have, exact)
-    return ", ".join(f"{a[f]} {want_where} but {b[f]} {have_where}" for f in a if a[f] != b[f])
+    return ", ".join(f"{a[f]} {want_where} but {b[f]} {have_where}" for f in a
+                     if f in facets and a[f] != b[f])
 
 
 def _source_columns(table: Table, live: Sequence[Column]) -> list[str]:
@@ -313,8 +315,10 @@ def _source_columns(table: Table, live: Sequence[Column]) -> list[str]:
 
 
 def _target_columns(table: Table, source: Sequence[Column], target: Sequence[Column]) -> list[str]:
-    """The columns the copy writes against the target's (types compared as normalised: the
-    target's server may print them its own way)."""
+    """The columns the copy writes against the target's: present, and generated on both sides
+    or on neither. A different type or nullability is not drift: the load's pre-flight lists
+    it and the chunk validation enforces the target's limits (and verify names it as a schema
+    difference)."""
     on_source = {c.name: c for c in source}
     on_target = {c.name: c for c in target}
     out = []
@@ -325,7 +329,8 @@ def _target_columns(table: Table, source: Sequence[Column], target: Sequence[Col
                             else (column, "in the catalog"))
         if found is None:
             out.append(f"{where} is missing on the target: {MIGRATE}")
-        elif changed := _differing(want, found, False, want_where, "on the target"):
+        elif changed := _differing(want, found, False, want_where, "on the target",
+                                   facets=("generated",)):
             out.append(f"{where} is {changed}: {MIGRATE}")
     return out
 
