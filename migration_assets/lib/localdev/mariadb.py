@@ -181,6 +181,10 @@ def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
     if init.returncode != 0:
         raise MigrationError(f"mariadb-install-db failed for the {role}: {init.stderr.strip()[-500:]}")
     password = secrets.token_urlsafe(18)
+    # The server's own temporary tables (large GROUP_CONCATs, sorts) hold row data: keep them
+    # in the instance's folder, removed with it, not in a shared /tmp.
+    tmpdir = home / "tmp"
+    tmpdir.mkdir()
     for _attempt in range(5):
         chosen = port or free_port()
         if port and not _port_is_free(port):
@@ -189,7 +193,7 @@ def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
         proc = subprocess.Popen(
             [server, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}",
              f"--port={chosen}", f"--pid-file={home / 'mysqld.pid'}", f"--log-error={log}",
-             *(_user_args()), *_COMMON_ARGS, *ROLE_ARGS[role]],
+             f"--tmpdir={tmpdir}", *(_user_args()), *_COMMON_ARGS, *ROLE_ARGS[role]],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         if _wait_ready(proc, sock):
