@@ -225,10 +225,13 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
 
     settings = source_settings_from_env()
     path = cat.resolve_path(args.catalog)
-    result = read_catalog(settings, batches=args.batches, only=args.tables or None)
+    result = read_catalog(settings, batches=args.batches, only=args.tables or None,
+                          store_key_values=args.store_key_values)
     cat.save(result, path)
-    print(_table(["table", "key", "rows", "batches"],
-                 [[t.name, ",".join(t.key) or "(none)", f"{t.rows_estimate:,}", t.batch_count]
+    print(_table(["table", "key", "rows", "batches", "boundaries in the file"],
+                 [[t.name, ",".join(t.key) or "(none)", f"{t.rows_estimate:,}", t.batch_count,
+                   "offsets + sha256" if t.recompute else
+                   "key values" if t.boundaries else "-"]
                   for t in result.tables]))
     print(f"wrote {path}: {len(result.tables)} tables of {settings.describe()}, "
           f"{result.batches} partitions")
@@ -272,6 +275,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return cmd_verify_live(args)
     from migration_assets.lib import catalog as cat
     from migration_assets.lib import report
+    from migration_assets.lib.copy.boundaries import resolve
     from migration_assets.lib.copy.ranges import batches_for
     from migration_assets.lib.verify.checksums import verify_table
     from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
@@ -288,8 +292,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if drift:
         raise MigrationError("the catalog no longer describes the databases (no rows compared): "
                              + summarize(schema))
+    catalog = resolve(catalog, source, target, log=_log)
     rows = []
-    for table in tables:
+    for table in map(catalog.table, (t.name for t in tables)):
         v = verify_table(source, target, table, batches_for(table, catalog.batches))
         rows.append(report.table_row(table.name, v, v.seconds))
     print(report.as_text(rows))
@@ -505,6 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     refresh.add_argument("--batches", type=int, default=16,
                          help="partitions per table, the most a table is split into (default 16)")
     refresh.add_argument("--tables", nargs="*", help="only these tables (default: all)")
+    refresh.add_argument("--store-key-values", action="store_true",
+                         help="write the batch boundaries of every key into the catalog file as "
+                              "key values, strings and binary too (emails, names: customer data "
+                              "in a committed file); by default only number and date/time keys' "
+                              "values are written, others as row offsets and a sha256, resolved "
+                              "on the source by the first load and recorded on the target")
     refresh.set_defaults(func=cmd_catalog_refresh)
     for name, func, text in (("load", cmd_load, "copy every table's batches (no Dagster)"),
                              ("verify", cmd_verify, "compare row counts and checksums per batch")):

@@ -7,29 +7,50 @@ unique NOT NULL key, else none), a row estimate, and the batch boundaries: key v
 at refresh time so that batch *i* of a table always means the same key range, whatever
 happens to the data later (rows added past the last boundary fall in the open-ended last
 batch). Boundaries are quantiles of the key, so skewed or sparse keys still split evenly.
+
+The file is committed, so it holds no customer data unless the user opts in: boundaries of a
+key made only of numbers or dates/times are written as they are; those of any other key (an
+email, a name, binary) are written as how to recompute them instead (:class:`Recompute`: the
+row offsets of the quantiles and a sha256 of the values the refresh saw). They are resolved at
+execution time and recorded on the target (``lib/copy/boundaries``), never in this file, unless
+``catalog refresh --store-key-values`` asked for the values themselves.
+Caveat: the sha256 covers all of a table's boundaries together, so guessing it back needs every
+boundary value at once; it identifies a refresh, it is not meant as encryption.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import math
 import os
-from dataclasses import MISSING, asdict, dataclass, field, fields
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from migration_assets.lib.dialects.mysql import control_character
+from migration_assets.lib.dialects.mysql import (
+    DECIMAL_TYPES,
+    INTEGER_TYPES,
+    TEMPORAL_TYPES,
+    control_character,
+)
 from migration_assets.lib.errors import MigrationError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Formats this code reads: 1 has no ``recompute`` / ``store_key_values`` (its boundaries are
+#: always values).
+READABLE_FORMATS = (1, 2)
 DEFAULT_BATCHES = 16
 CATALOG_ENV = "DBMIGRATE_CATALOG"
 DEFAULT_CATALOG = "db/catalog.json"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 KeyValue = Any  # int | str | bytes | Decimal | datetime | date | float
+#: Key column types whose values are not customer data: their boundaries are kept in the file.
+PLAIN_KEY_TYPES = frozenset(INTEGER_TYPES | DECIMAL_TYPES | TEMPORAL_TYPES)
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,15 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Recompute:
+    """How to find a table's boundaries without storing them: the key at these row offsets
+    (``ORDER BY key LIMIT 1 OFFSET n``), and the sha256 of the values the refresh saw there."""
+
+    offsets: tuple[int, ...]
+    sha256: str
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[Column, ...]
@@ -60,6 +90,25 @@ class Table:
     key_index: str | None
     rows_estimate: int
     boundaries: tuple[tuple[KeyValue, ...], ...] = ()
+    #: Set when the boundaries are not in the file: they are resolved at execution time.
+    recompute: Recompute | None = None
+    #: The user asked for this table's key values in the file (``--store-key-values``).
+    store_key_values: bool = False
+
+    @property
+    def key_is_data(self) -> bool:
+        """Whether the key's values may be customer data (anything but numbers and dates)."""
+        return any(self.column(k).data_type.lower() not in PLAIN_KEY_TYPES for k in self.key)
+
+    @property
+    def shows_key_values(self) -> bool:
+        """Whether key values may appear in logs, messages and metadata."""
+        return not self.key_is_data or self.store_key_values
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the table carries concrete boundaries (always, unless they are recomputed)."""
+        return self.recompute is None or len(self.boundaries) == len(self.recompute.offsets)
 
     @property
     def copy_columns(self) -> tuple[Column, ...]:
@@ -68,7 +117,9 @@ class Table:
 
     @property
     def batch_count(self) -> int:
-        return len(self.boundaries) + 1 if self.key else 1
+        if not self.key:
+            return 1
+        return (len(self.recompute.offsets) if self.recompute else len(self.boundaries)) + 1
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -138,6 +189,27 @@ def decode_value(value: Any) -> KeyValue:
     raise MigrationError(f"unknown key value encoding {kind!r} in the catalog")
 
 
+def boundary_digest(boundaries: tuple[tuple[KeyValue, ...], ...]) -> str:
+    """sha256 of boundary values in their JSON encoding: the same values give the same text."""
+    text = json.dumps([[encode_value(v) for v in b] for b in boundaries], ensure_ascii=False,
+                      separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def hide_boundaries(table: Table, offsets: tuple[int, ...],
+                    store_key_values: bool = False) -> Table:
+    """``table`` as the file keeps it: boundaries of a key that may be customer data become
+    their row ``offsets`` and digest, unless the user opted in to storing the values."""
+    if not table.key_is_data or not table.boundaries:
+        return table
+    if store_key_values:
+        return replace(table, store_key_values=True, recompute=None)
+    if len(offsets) != len(table.boundaries):
+        raise ValueError("one offset per boundary")
+    return replace(table, boundaries=(), store_key_values=False,
+                   recompute=Recompute(tuple(offsets), boundary_digest(table.boundaries)))
+
+
 # -- file ----------------------------------------------------------------------------------
 def resolve_path(text: str | None = None) -> Path:
     """``text``, else ``$DBMIGRATE_CATALOG``, else db/catalog.json (cwd, then the checkout)."""
@@ -158,11 +230,19 @@ def to_json(catalog: Catalog) -> str:
     for i, table in enumerate(catalog.tables):
         t = asdict(table)
         columns = ",\n".join(f"    {one(c)}" for c in t["columns"])
-        bounds = ",\n".join(f"    {one([encode_value(v) for v in b])}" for b in table.boundaries)
+        # Resolved boundaries of a recomputed key are never written back: they are data.
+        stored = () if table.recompute else table.boundaries
+        bounds = ",\n".join(f"    {one([encode_value(v) for v in b])}" for b in stored)
+        extra = []
+        if table.recompute:
+            extra.append(f'   "recompute": {{"offsets": {one(list(table.recompute.offsets))}, '
+                         f'"sha256": {one(table.recompute.sha256)}}},')
+        if table.store_key_values and not table.recompute:
+            extra.append('   "store_key_values": true,')
         out += ["  {", f'   "name": {one(table.name)},', f'   "key": {one(list(table.key))},',
                 f'   "key_kind": {one(table.key_kind)},', f'   "key_index": {one(table.key_index)},',
                 f'   "rows_estimate": {table.rows_estimate},',
-                '   "columns": [', columns, "   ],",
+                '   "columns": [', columns, "   ],", *extra,
                 '   "boundaries": [' + ("\n" + bounds + "\n   ]" if bounds else "]"),
                 "  }" + ("," if i < len(catalog.tables) - 1 else "")]
     out += [" ]", "}"]
@@ -182,7 +262,12 @@ def from_json(text: str, origin: str = "catalog") -> Catalog:
 # -- validation ----------------------------------------------------------------------------
 _TOP_FIELDS = {"format": True, "database": True, "batches": True, "notes": False, "tables": True}
 _TABLE_FIELDS = {"name": True, "key": True, "key_kind": True, "key_index": True,
-                 "rows_estimate": True, "columns": True, "boundaries": False}
+                 "rows_estimate": True, "columns": True, "boundaries": False,
+                 "recompute": False, "store_key_values": False}
+#: Table fields a format-1 file cannot hold.
+_NEW_IN_2 = ("recompute", "store_key_values")
+_RECOMPUTE_FIELDS = {"offsets": True, "sha256": True}
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _COLUMN_FIELDS = {f.name: f.default is MISSING for f in fields(Column)}
 _KEY_KINDS = ("primary", "unique", "none")
 _ENCODINGS = ("hex", "decimal", "datetime", "date", "seconds", "float")
@@ -219,6 +304,7 @@ class _Reader:
 
     def __init__(self, origin: str) -> None:
         self.origin = origin
+        self.format = FORMAT_VERSION
 
     def fail(self, sentence: str) -> MigrationError:
         return MigrationError(f"{self.origin}: {sentence}: fix it or run `dbmigrate catalog refresh`")
@@ -276,9 +362,10 @@ class _Reader:
     # -- the parts, top down -----------------------------------------------------------------
     def catalog(self, data: Any) -> Catalog:
         data = self.obj(data, "", _TOP_FIELDS)
-        if data["format"] != FORMAT_VERSION:
+        if data["format"] not in READABLE_FORMATS or isinstance(data["format"], bool):
             raise MigrationError(f"{self.origin} has format {_shown(data['format'])}, expected "
                                  f"{FORMAT_VERSION}: run `dbmigrate catalog refresh`")
+        self.format = data["format"]
         database = self.name(data["database"], "database")
         batches = data["batches"]
         if not isinstance(batches, int) or isinstance(batches, bool) or not 1 <= batches <= MAX_BATCHES:
@@ -325,12 +412,45 @@ class _Reader:
             shown_key = json.dumps(list(key), ensure_ascii=False)
             raise self.fail(f"{path}.key is {shown_key} but key_kind is {_shown(kind)}: a table "
                             "has a key exactly when key_kind is not \"none\"")
+        for new in _NEW_IN_2:
+            if new in raw and self.format < 2:
+                raise self.fail(f"{path}.{new} is new in catalog format 2 but the file says "
+                                f"format {self.format}")
         boundaries = self.boundaries(raw.get("boundaries", []), f"{path}.boundaries", name,
                                      tuple(by_name[k] for k in key), batches)
+        recompute = None
+        if raw.get("recompute") is not None:
+            recompute = self.recompute(raw["recompute"], f"{path}.recompute", name, key, batches)
+            if boundaries:
+                raise self.fail(f"{path}.boundaries must be empty when {path}.recompute is given: "
+                                f"table {name} keeps either its boundaries or how to recompute them")
+        store = self.flag(raw.get("store_key_values", False), f"{path}.store_key_values")
+        if store and recompute is not None:
+            raise self.fail(f"{path}.store_key_values is true but {path}.recompute is given: "
+                            f"table {name} keeps either its boundaries or how to recompute them")
         return Table(name=name, columns=tuple(columns), key=key, key_kind=kind,
                      key_index=self.text(raw["key_index"], f"{path}.key_index", optional=True),
                      rows_estimate=self.whole(raw["rows_estimate"], f"{path}.rows_estimate") or 0,
-                     boundaries=boundaries)
+                     boundaries=boundaries, recompute=recompute, store_key_values=store)
+
+    def recompute(self, raw: Any, path: str, table: str, key: tuple[str, ...],
+                  batches: int) -> Recompute:
+        raw = self.obj(raw, path, _RECOMPUTE_FIELDS)
+        if not key:
+            raise self.fail(f"{path} must be null: table {table} has no key to split by")
+        offsets = tuple(self.whole(v, f"{path}.offsets[{i}]", low=1) or 0
+                        for i, v in enumerate(self.lst(raw["offsets"], f"{path}.offsets")))
+        if len(offsets) > batches - 1:
+            raise self.fail(f"{path}.offsets holds {len(offsets)} offsets but batches is {batches}: "
+                            f"at most {batches - 1} fit")
+        for i in range(1, len(offsets)):
+            if offsets[i] <= offsets[i - 1]:
+                raise self.fail(f"{path}.offsets[{i}] of table {table} is not greater than offset "
+                                f"{i - 1} before it (offsets must be strictly increasing)")
+        digest = raw["sha256"]
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise self.wrong(f"{path}.sha256", "64 lower-case hexadecimal digits", digest)
+        return Recompute(offsets, digest)
 
     def column(self, raw: Any, path: str) -> Column:
         raw = self.obj(raw, path, _COLUMN_FIELDS)

@@ -2,7 +2,9 @@
 
 Only ``catalog refresh`` and the pre-flight checks call this; Dagster definitions read the
 saved catalog instead. Batch boundaries are computed on the server (a window function over
-the batching key), so only the boundary keys travel.
+the batching key), so only the boundary keys travel. Boundaries of a key that may be customer
+data (strings, binary, a composite holding one) are kept as row offsets and a digest unless
+``store_key_values`` (:func:`~migration_assets.lib.catalog.hide_boundaries`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ from collections import defaultdict
 
 from pymysql.connections import Connection
 
-from migration_assets.lib.catalog import DEFAULT_BATCHES, Catalog, Column, Table, quantile_step
+from migration_assets.lib.catalog import (
+    DEFAULT_BATCHES,
+    Catalog,
+    Column,
+    Table,
+    hide_boundaries,
+    quantile_step,
+)
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
@@ -78,23 +87,27 @@ def choose_key(conn: Connection, database: str, table: str,
 
 
 def _boundaries(conn: Connection, table: str, key: tuple[str, ...], rows: int,
-                batches: int, min_rows: int) -> tuple[tuple, ...]:
+                batches: int, min_rows: int) -> tuple[tuple[int, ...], tuple[tuple, ...]]:
+    """(row offsets, key values) of the quantiles: the key at offset *n* of the key order."""
     step = quantile_step(rows, batches, min_rows)
     if step is None or not key:
-        return ()
+        return (), ()
     cols = ", ".join(quote(k) for k in key)
     found = _rows(
         conn,
-        f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (ORDER BY {cols}) AS _rn "
+        f"SELECT _rn - 1, {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (ORDER BY {cols}) AS _rn "
         f"FROM {quote(table)}) AS _q WHERE MOD(_rn - 1, %s) = 0 AND _rn > 1 ORDER BY _rn",
         (step,),
-    )
-    return tuple(tuple(r) for r in found)[: batches - 1]
+    )[: batches - 1]
+    return tuple(int(r[0]) for r in found), tuple(tuple(r[1:]) for r in found)
 
 
 def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
                  only: list[str] | None = None,
-                 min_rows_per_batch: int = MIN_ROWS_PER_BATCH) -> Catalog:
+                 min_rows_per_batch: int = MIN_ROWS_PER_BATCH,
+                 store_key_values: bool = False) -> Catalog:
+    """The source's tables; ``store_key_values`` keeps the boundary values of every key in the
+    catalog (by default only those of number and date/time keys: the others are data)."""
     if batches < 1 or batches > 9999:
         raise MigrationError(f"batches must be between 1 and 9999, got {batches}")
     db = settings.database
@@ -114,11 +127,11 @@ def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
             columns = all_columns[name]
             key, kind, index = choose_key(conn, db, name, columns)
             rows = int(_rows(conn, f"SELECT COUNT(*) FROM {quote(name)}")[0][0])
-            tables.append(Table(
+            offsets, boundaries = _boundaries(conn, name, key, rows, batches, min_rows_per_batch)
+            tables.append(hide_boundaries(Table(
                 name=name, columns=tuple(columns), key=key, key_kind=kind, key_index=index,
-                rows_estimate=rows,
-                boundaries=_boundaries(conn, name, key, rows, batches, min_rows_per_batch),
-            ))
+                rows_estimate=rows, boundaries=boundaries,
+            ), offsets, store_key_values))
     return Catalog(database=db, batches=batches, tables=tuple(tables),
                    notes=(f"read from a {version.split('-')[0]} server; rows and boundaries are "
                           "as of that refresh",))

@@ -1,10 +1,11 @@
 """The tables dbmigrate itself owns, named once so every stage agrees on them.
 
 The target holds Flyway's history table and the state of the migration (snapshots, copied
-batches, the change stream, triggers saved during a load). Those are the tool's, not the
-user's: the catalog, schema capture and schema comparison leave them out. Anything else is
-the user's, whatever its name: a source table is never skipped because of a prefix, so a
-table called ``_dbmigrate_custom`` is migrated like any other.
+batches, the change stream, triggers saved during a load, the batch boundaries of keys the
+catalog file does not hold). Those are the tool's, not the user's: the catalog, schema capture
+and schema comparison leave them out. Anything else is the user's, whatever its name: a source
+table is never skipped because of a prefix, so a table called ``_dbmigrate_custom`` is
+migrated like any other.
 
 Caveat: a source table whose name *is* one of the state tables cannot be migrated (the
 target copy would be overwritten by the tool's own rows), so it is refused in one sentence
@@ -17,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from migration_assets.lib.cdc.state import BATCHES_TABLE, SNAPSHOT_TABLE, STREAM_TABLE
+from migration_assets.lib.copy.boundaries import STATE_TABLE as KEY_BOUNDARIES_TABLE
 from migration_assets.lib.copy.triggers import STATE_TABLE as SAVED_TRIGGERS_TABLE
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.history import DEFAULT_TABLE as HISTORY_TABLE
 
 #: Every table the tool creates on a target: left out of catalogs, captures and comparisons.
 TOOL_TABLES: tuple[str, ...] = (HISTORY_TABLE, SNAPSHOT_TABLE, BATCHES_TABLE, STREAM_TABLE,
-                                SAVED_TRIGGERS_TABLE)
+                                SAVED_TRIGGERS_TABLE, KEY_BOUNDARIES_TABLE)
 #: The tool-owned names a source may legitimately hold (its own schema history).
 SOURCE_BOOKKEEPING: tuple[str, ...] = (HISTORY_TABLE,)
 

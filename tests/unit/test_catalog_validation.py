@@ -150,8 +150,8 @@ def test_wrong_shape_is_one_sentence(change, sentence: str) -> None:  # noqa: AN
 @pytest.mark.parametrize(("text", "sentence"), [
     ("[]", f"{ORIGIN}: the top level must be an object, found a list{FIX}"),
     ("null", f"{ORIGIN}: the top level must be an object, found null{FIX}"),
-    ('{"format": 2, "database": "d", "batches": 1, "tables": []}',
-     f"{ORIGIN} has format 2, expected 1: run `dbmigrate catalog refresh`"),
+    ('{"format": 3, "database": "d", "batches": 1, "tables": []}',
+     f"{ORIGIN} has format 3, expected 2: run `dbmigrate catalog refresh`"),
 ])
 def test_wrong_top_level(text: str, sentence: str) -> None:
     assert refused(text) == sentence

@@ -24,9 +24,9 @@ from migration_assets.lib import asset_names
 from migration_assets.lib import catalog as cat
 from migration_assets.lib.catalog import Catalog, Table
 from migration_assets.lib.cdc.position import Snapshot
-from migration_assets.lib.copy.ranges import batches_for
+from migration_assets.lib.copy.boundaries import resolve
+from migration_assets.lib.copy.ranges import batch_keys, batches_for
 from migration_assets.lib.copy.runner import FullLoad, TableResult
-from migration_assets.lib.dialects.mysql import DECIMAL_TYPES, INTEGER_TYPES, TEMPORAL_TYPES
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.report import WHOLE_TABLE, Outcome
 from migration_assets.lib.verify.checksums import TableVerification
@@ -34,7 +34,6 @@ from migration_assets.lib.verify.checksums import TableVerification
 SNAPSHOT = dg.AssetKey(["migration", "snapshot"])  # materialized by the full load (defs/cdc)
 ROW_COUNT_CHECK = "row_count_matches"
 CHECKSUM_CHECK = "checksum_matches"
-SHOWABLE_KEY_TYPES = INTEGER_TYPES | DECIMAL_TYPES | TEMPORAL_TYPES
 
 
 def safe_name(name: str) -> str:
@@ -83,10 +82,12 @@ def get_asset_spec(catalog: Catalog, table: Table) -> dg.AssetSpec:
 
 def _range_text(table: Table, key_range: str) -> str:
     """Key boundaries are data: shown for number and date keys, not for string or binary
-    ones (an email or a name as a boundary would put customer data in the UI)."""
-    if all(table.column(k).data_type in SHOWABLE_KEY_TYPES for k in table.key):
+    ones (an email or a name as a boundary would put customer data in the UI) unless the
+    user opted in (``catalog refresh --store-key-values``). The text is already made so by
+    ``ranges.describe_range``; this is the last guard before the UI."""
+    if table.shows_key_values:
         return key_range
-    return "(not shown: the key is a string or binary column)"
+    return f"(by {', '.join(table.key)}: key values not shown)"
 
 
 def _check_results(key: dg.AssetKey, table: Table, v: TableVerification,
@@ -118,7 +119,7 @@ def partition_metadata(catalog: Catalog, table: Table, result: TableResult) -> d
     v = result.verification
     stats = {b.batch: b for b in result.batches}
     ranges = {r.batch: r for r in v.ranges} if v else {}
-    empty = {b.key for b in batches_for(table, catalog.batches) if b.empty}
+    empty = set(catalog.partition_keys) - set(batch_keys(table, catalog.batches))
     table_meta: dict = {}
     if result.auto_increment is not None:
         table_meta["auto_increment"] = result.auto_increment
@@ -153,11 +154,12 @@ def partition_metadata(catalog: Catalog, table: Table, result: TableResult) -> d
 def _verify_checks(catalog: Catalog, keys: list[dg.AssetKey], by_key: dict[dg.AssetKey, Table],
                    source_db: MySQLResource, target_db: MySQLResource):
     """A run of the checks alone (the UI's "Execute all" on a table's checks): no partition,
-    so the whole table is verified on both servers."""
+    so the whole table is verified on both servers, at the boundaries the load used."""
     from migration_assets.lib.verify.checksums import verify_table
 
+    catalog = resolve(catalog, source_db.settings(), target_db.settings())
     for key in keys:
-        table = by_key[key]
+        table = catalog.table(by_key[key].name)
         v = verify_table(source_db.settings(), target_db.settings(), table,
                          batches_for(table, catalog.batches))
         yield from _check_results(key, table, v, WHOLE_TABLE)
@@ -211,11 +213,12 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
                 if result.error is not None:
                     failed.append(result)
                     continue  # nothing is reported as materialized for a half-written table
-                for p, meta in partition_metadata(catalog, by_key[key], result).items():
+                table = loader.catalog.table(result.table)  # resolved by the run
+                for p, meta in partition_metadata(loader.catalog, table, result).items():
                     context.add_asset_metadata(meta, asset_key=key, partition_key=p)
                 yield dg.MaterializeResult(
                     asset_key=key, metadata={"run_scope": result.scope},
-                    check_results=_check_results(key, by_key[key], result.verification, result.scope)
+                    check_results=_check_results(key, table, result.verification, result.scope)
                     if result.verification is not None else None)
         except MigrationError as exc:
             raise as_failure(exc) from None

@@ -19,6 +19,7 @@ from migration_assets.lib.cdc.snapshot import read_position
 from migration_assets.lib.cdc.stream import ChangeStream, StreamState, StreamStatus
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy import triggers
+from migration_assets.lib.copy.boundaries import resolve
 from migration_assets.lib.dialects.flavor import detect
 from migration_assets.lib.errors import MigrationError
 
@@ -37,7 +38,7 @@ def start(stream: ChangeStream, *, source: DbSettings, target: DbSettings, catal
                                      "on the target: `dbmigrate cdc reset` and run the full load again")
         else:
             refuse_if_engine_exists(stream)
-            cover = state.coverage(conn, catalog)
+            cover = state.coverage(conn, resolve(catalog, source, target))
             if not cover.complete:
                 raise MigrationError("cannot start change capture: " + cover.problem())
             snapshot = cover.snapshot

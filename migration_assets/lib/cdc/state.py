@@ -178,7 +178,8 @@ def _few(items: Iterable[str], n: int = 5) -> str:
 
 
 def coverage(conn: Connection, catalog: Catalog) -> Coverage:
-    """Does every non-empty batch of every table come from the latest snapshot?"""
+    """Does every non-empty batch of every table come from the latest snapshot? ``catalog``
+    is resolved (``lib/copy/boundaries.resolve``): batch keys mean the ranges the load used."""
     latest = latest_snapshot(conn)
     if latest is None:
         return Coverage(None, (), ())

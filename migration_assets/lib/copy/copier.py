@@ -35,7 +35,7 @@ from pymysql.connections import Connection
 from migration_assets.lib.catalog import Column, Table
 from migration_assets.lib.connection import DbSettings, connect, describe_error, open_connection
 from migration_assets.lib.copy.infile import infile
-from migration_assets.lib.copy.ranges import Batch, KeyRange, range_predicate
+from migration_assets.lib.copy.ranges import Batch, KeyRange, describe_range, range_predicate
 from migration_assets.lib.copy.validation import ChunkValidator, field_of_line, key_of_line
 from migration_assets.lib.dialects.mysql import (
     BINARY_TYPES,
@@ -196,7 +196,7 @@ class TableCopier:
             rows += count
             total_bytes += len(chunk)
             chunks += 1
-        described = batch.range.describe() if batch.range else "(whole table)"
+        described = describe_range(self.table, batch.range)
         return BatchStats(self.table.name, batch.key, rows, total_bytes, deleted,
                           time.monotonic() - started, chunks, described)
 

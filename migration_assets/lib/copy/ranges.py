@@ -3,6 +3,9 @@
 A range is ``lower <= key < upper`` over the batching key in the server's own order (its
 collation for strings); ``None`` means unbounded. Composite keys compare lexicographically.
 Pure: no I/O, no engine named (identifiers go through the dialect's ``quote()``).
+A range is shown with its key values only when they are not customer data
+(:func:`describe_range`); batches of a table whose boundaries are recomputed exist only once
+they are resolved (``lib/copy/boundaries``), never as a whole-table stand-in.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 from migration_assets.lib.catalog import Table, batch_key
 from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.errors import MigrationError
 
 Key = tuple[Any, ...]
 
@@ -40,8 +44,27 @@ class Batch:
     empty: bool = False  # a partition past this table's last batch: nothing to do
 
 
+def describe_range(table: Table, rng: KeyRange | None) -> str:
+    """A range as logs and metadata show it: its key values only when they are not data
+    (numbers, dates) or the user opted in; otherwise the key's name and no value."""
+    if rng is None:
+        return "(whole table)"
+    if table.shows_key_values:
+        return rng.describe()
+    return f"(by {', '.join(table.key)}: key values not shown)"
+
+
+def batch_keys(table: Table, total: int) -> list[str]:
+    """Partition keys of the table's batches that can hold rows (no boundaries needed)."""
+    return [batch_key(i, total) for i in range(min(total, table.batch_count))]
+
+
 def batches_for(table: Table, total: int) -> list[Batch]:
     """All ``total`` partitions of a table; those past its own batch count are empty."""
+    if not table.resolved:
+        # A programming error, not the user's: every entry point resolves first.
+        raise MigrationError(f"table {table.name}: its batch boundaries are not resolved yet "
+                             "(lib/copy/boundaries.resolve runs before any batch is used)")
     out: list[Batch] = []
     count = table.batch_count
     for i in range(total):

@@ -44,7 +44,7 @@ from migration_assets.lib.connection import (
     connect,
     describe_error,
 )
-from migration_assets.lib.copy import preflight, triggers
+from migration_assets.lib.copy import boundaries, preflight, triggers
 from migration_assets.lib.copy.copier import (
     BatchStats,
     Session,
@@ -52,7 +52,7 @@ from migration_assets.lib.copy.copier import (
     source_max_packet,
     source_session,
 )
-from migration_assets.lib.copy.ranges import Batch, batches_for
+from migration_assets.lib.copy.ranges import Batch, batch_keys, batches_for
 from migration_assets.lib.copy.run_lock import load_lock
 from migration_assets.lib.copy.validation import ChunkValidator
 from migration_assets.lib.dialects.mysql import quote
@@ -217,6 +217,8 @@ def make_plan(catalog: Catalog, tables: list[Table], partition_keys: list[str],
 
 @dataclass
 class FullLoad:
+    #: Resolved by :meth:`run` (``lib/copy/boundaries``): afterwards every table carries the
+    #: boundaries this run used.
     catalog: Catalog
     source: DbSettings
     target: DbSettings
@@ -240,6 +242,13 @@ class FullLoad:
         # The live schema is the truth: a column or table the catalog does not know would be
         # left behind by the copy and missed by its checksums.
         schema_diff.refuse_drift(self.source, self.target, self.catalog, tables)
+        # Boundaries the catalog file does not hold are fixed on the target by the first run;
+        # a run copying every batch of a table may cut it anew for a newer catalog refresh.
+        wanted = set(partition_keys)
+        renew = [t.name for t in tables if set(batch_keys(t, self.catalog.batches)) <= wanted]
+        self.catalog = boundaries.resolve(self.catalog, self.source, self.target, renew=renew,
+                                          log=self.log)
+        tables = [self.catalog.table(t.name) for t in tables]
         plan = make_plan(self.catalog, tables, partition_keys, checked)
         with connect(self.target) as conn:
             state.refuse_if_streaming(conn)
@@ -404,7 +413,7 @@ class _Execution:
                 if stats is not None and time.monotonic() - last_log[name] >= PROGRESS_EVERY_S:
                     last_log[name] = time.monotonic()
                     result = self.results[name]
-                    self.load.log(f"{name}: batch {batch.key} {stats.rows:,} rows, "
+                    self.load.log(f"{name}: batch {batch.key} {stats.key_range} {stats.rows:,} rows, "
                                   f"{stats.bytes / 1e6:.1f} MB in {stats.seconds:.2f}s "
                                   f"({stats.rows_per_second:,.0f} rows/s); "
                                   f"{len(result.batches)}/{len(self.plan.table(name).batches)} "

@@ -21,7 +21,7 @@ from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Table
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
-from migration_assets.lib.copy.ranges import Batch, range_predicate
+from migration_assets.lib.copy.ranges import Batch, describe_range, range_predicate
 from migration_assets.lib.dialects.mysql import quote, range_hash_expr
 from migration_assets.lib.errors import MigrationError
 
@@ -116,7 +116,7 @@ def _range_sums(settings: DbSettings, table: Table, batches: list[Batch]) -> lis
 def compare(table: Table, batches: list[Batch], src: list[tuple[int, str]],
             tgt: list[tuple[int, str]], seconds: float) -> TableVerification:
     ranges = tuple(
-        RangeResult(b.key, b.range.describe() if b.range else "(whole table)", s[0], t[0], s[1], t[1])
+        RangeResult(b.key, describe_range(table, b.range), s[0], t[0], s[1], t[1])
         for b, s, t in zip(batches, src, tgt, strict=True)
     )
     return TableVerification(table.name, ranges, seconds)

@@ -36,6 +36,7 @@ from migration_assets.lib.catalog import Catalog, Table
 from migration_assets.lib.cdc import snapshot as snap_mod
 from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.copy.boundaries import resolve
 from migration_assets.lib.copy.ranges import Batch, KeyRange, batches_for, range_predicate
 from migration_assets.lib.dialects.mysql import quote, row_text_expr, transfer_expr
 from migration_assets.lib.verify.checksums import TableVerification, compare, range_sums
@@ -219,7 +220,9 @@ def verify_live(source: DbSettings, target: DbSettings, catalog: Catalog, tables
         log("schema differs: " + summarize(schema))
     if drift:
         return results
-    for table in tables:
+    # The batches the load copied, at the boundaries it fixed on the target.
+    catalog = resolve(catalog, source, target, log=log)
+    for table in map(catalog.table, (t.name for t in tables)):
         batches = [b for b in batches_for(table, catalog.batches) if not b.empty]
         if hasattr(stream, "pause_applier"):
             result = verify_table_aligned(source, target, table, batches, stream)
