@@ -27,3 +27,21 @@ def query(settings: DbSettings, sql: str, args: tuple = ()) -> list[tuple]:
     with connect(settings) as conn, conn.cursor() as cur:
         cur.execute(sql, args or None)  # no args: a literal % stays as it is
         return list(cur.fetchall())
+
+
+def demo_source_and_target(new_database, source_server, target_server, prefix: str,  # noqa: ANN001
+                           scale: float, *, migrate_target: bool = True) -> tuple[DbSettings, DbSettings]:
+    """The demo shop filled at ``scale`` on a fresh source database and, on a fresh target
+    database, the empty schema made by the versioned scripts (as ``schema migrate`` does);
+    ``migrate_target=False`` leaves the target database uncreated (for the schema job)."""
+    from migration_assets.lib.demo import generator
+    from migration_assets.lib.flyway.engine import FlywayEngine
+
+    source = new_database(source_server, f"{prefix}_s")
+    target = new_database(target_server, f"{prefix}_t")
+    generator.prepare_database(source, replace=False)
+    generator.create_schema_from_migrations(source, MIGRATIONS)
+    generator.generate(source, scale=scale)
+    if migrate_target:
+        FlywayEngine(target, MIGRATIONS).migrate()
+    return source, target

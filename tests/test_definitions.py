@@ -14,7 +14,7 @@ import pytest
 
 from migration_assets.definitions import defs as load_defs
 from migration_assets.defs.schema.assets import CHECK_SCHEMA_VALID, TARGET_SCHEMA
-from tests.helpers import MIGRATIONS, PROJECT_ROOT, env_for, query
+from tests.helpers import MIGRATIONS, PROJECT_ROOT, demo_source_and_target, env_for, query
 
 # Snapshot of the graph: a change here should be deliberate.
 DEMO_TABLES = ["addresses", "audit_log", "categories", "customers", "inventory", "order_items",
@@ -152,14 +152,10 @@ def test_validate_check_fails_with_a_sentence_after_drift(job_env) -> None:
 def full_env(monkeypatch, new_database, source_server, target_server, tmp_path: Path):
     """A small demo source, an empty target and a catalog for them, exported as a user would."""
     from migration_assets.lib import catalog as cat
-    from migration_assets.lib.demo import generator
     from migration_assets.lib.introspect import read_catalog
 
-    source = new_database(source_server, "dgf_s")
-    target = new_database(target_server, "dgf_t")
-    generator.prepare_database(source, replace=False)
-    generator.create_schema_from_migrations(source, MIGRATIONS)
-    generator.generate(source, scale=0.005)
+    source, target = demo_source_and_target(new_database, source_server, target_server,
+                                            "dgf", 0.005, migrate_target=False)
     catalog_path = tmp_path / "catalog.json"
     cat.save(read_catalog(source, batches=3, min_rows_per_batch=100), catalog_path)
     export_env(monkeypatch, source, target, DBMIGRATE_CATALOG=str(catalog_path),

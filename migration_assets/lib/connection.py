@@ -81,7 +81,7 @@ def settings_from_env(
         ) from None
     for suffix, what in (("HOST", "host"), ("USER", "user"), ("NAME", "database name")):
         # They reach SQL text, generated scripts and messages.
-        check_name(values[suffix] or "", f"the {role}'s {what}", f"(from {prefix}{suffix})")
+        check_name(values[suffix] or "", f"the {role} {what}", f"(from {prefix}{suffix})")
     tls = {s: env.get(prefix + s) or None for s in TLS_SUFFIXES}
     return DbSettings(
         host=values["HOST"] or "",

@@ -27,12 +27,10 @@ from migration_assets.lib.cdc import controller, state
 from migration_assets.lib.cdc.stream import StreamState
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy.runner import FullLoad
-from migration_assets.lib.demo import generator
 from migration_assets.lib.dms import table_mappings_json
 from migration_assets.lib.errors import MigrationError
-from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.introspect import read_catalog
-from tests.helpers import MIGRATIONS, query
+from tests.helpers import demo_source_and_target, query
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -98,12 +96,8 @@ def aws(moto_url, monkeypatch):
 @pytest.fixture
 def loaded(new_database, source_server, target_server, tmp_path: Path):
     """A demo source fully loaded into a target from one recorded snapshot."""
-    source = new_database(source_server, "dms_s")
-    target = new_database(target_server, "dms_t")
-    generator.prepare_database(source, replace=False)
-    generator.create_schema_from_migrations(source, MIGRATIONS)
-    generator.generate(source, scale=0.01)
-    FlywayEngine(target, MIGRATIONS).migrate()
+    source, target = demo_source_and_target(new_database, source_server, target_server,
+                                            "dms", 0.01)
     catalog = read_catalog(source, batches=2, min_rows_per_batch=100)
     path = tmp_path / "catalog.json"
     cat.save(catalog, path)

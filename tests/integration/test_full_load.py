@@ -13,14 +13,12 @@ from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy import copier
 from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad
-from migration_assets.lib.demo import generator
 from migration_assets.lib.demo.generator import HARD_VALUES
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
-from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify.checksums import verify_table
-from tests.helpers import MIGRATIONS, query
+from tests.helpers import demo_source_and_target, query
 
 SCALE = 0.01
 
@@ -47,12 +45,8 @@ def auto_increment(settings: DbSettings, table: str) -> int | None:
 @pytest.fixture
 def demo_pair(new_database, source_server, target_server):
     """A filled demo source, an empty migrated target and a 4-batch catalog."""
-    source = new_database(source_server, "fl_s")
-    target = new_database(target_server, "fl_t")
-    generator.prepare_database(source, replace=False)
-    generator.create_schema_from_migrations(source, MIGRATIONS)
-    generator.generate(source, scale=SCALE)
-    FlywayEngine(target, MIGRATIONS).migrate()
+    source, target = demo_source_and_target(new_database, source_server, target_server,
+                                            "fl", SCALE)
     catalog = read_catalog(source, batches=4, min_rows_per_batch=100)
     return source, target, catalog
 

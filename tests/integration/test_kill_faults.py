@@ -19,12 +19,10 @@ from pathlib import Path
 from migration_assets.lib import catalog as cat
 from migration_assets.lib.connection import connect
 from migration_assets.lib.copy.ranges import batches_for
-from migration_assets.lib.demo import generator
 from migration_assets.lib.dialects.mysql import quote
-from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify.checksums import verify_table
-from tests.helpers import MIGRATIONS, PROJECT_ROOT, env_for, query
+from tests.helpers import PROJECT_ROOT, demo_source_and_target, env_for, query
 
 ROUNDS = 4
 BUDGET_S = 150  # stop starting rounds after this long
@@ -39,12 +37,8 @@ def start_load(env: dict[str, str]) -> subprocess.Popen:
 
 def test_kill_9_at_random_points_then_rerun_gives_an_exact_copy(new_database, source_server,
                                                                  target_server, tmp_path: Path) -> None:
-    source = new_database(source_server, "kf_s")
-    target = new_database(target_server, "kf_t")
-    generator.prepare_database(source, replace=False)
-    generator.create_schema_from_migrations(source, MIGRATIONS)
-    generator.generate(source, scale=0.03)
-    FlywayEngine(target, MIGRATIONS).migrate()
+    source, target = demo_source_and_target(new_database, source_server, target_server,
+                                            "kf", 0.03)
     catalog = read_catalog(source, batches=6, min_rows_per_batch=500)
     path = tmp_path / "catalog.json"
     cat.save(catalog, path)

@@ -26,14 +26,12 @@ from migration_assets.lib.cdc.snapshot import Strategy
 from migration_assets.lib.cdc.stream import StreamState
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy.runner import FullLoad
-from migration_assets.lib.demo import generator
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
-from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify.live import verify_live
 from migration_assets.lib.workload import Workload
-from tests.helpers import MIGRATIONS, PROJECT_ROOT, env_for, query
+from tests.helpers import PROJECT_ROOT, demo_source_and_target, env_for, query
 
 SCALE = 0.01
 KEYLESS = "event_log"  # a table without any key: copied whole, replicated by full-row match
@@ -60,12 +58,8 @@ def run(settings: DbSettings, sql: str, args: tuple = (), *, log_bin: bool = Tru
 @pytest.fixture
 def live(new_database, source_server, target_server, tmp_path: Path):
     """Demo source (+ a keyless table), migrated empty target, catalog file, the stream."""
-    source = new_database(source_server, "lv_s")
-    target = new_database(target_server, "lv_t")
-    generator.prepare_database(source, replace=False)
-    generator.create_schema_from_migrations(source, MIGRATIONS)
-    generator.generate(source, scale=SCALE)
-    FlywayEngine(target, MIGRATIONS).migrate()
+    source, target = demo_source_and_target(new_database, source_server, target_server,
+                                            "lv", SCALE)
     for settings in (source, target):
         run(settings, f"CREATE TABLE {KEYLESS} (kind VARCHAR(20) NOT NULL, n INT NOT NULL)")
     run(source, f"INSERT INTO {KEYLESS} VALUES ('seed', 1), ('seed', 1), ('seed', 2)")

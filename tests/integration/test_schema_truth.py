@@ -14,13 +14,12 @@ from migration_assets.lib.capture.schema_capture import capture, render
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy import triggers
 from migration_assets.lib.copy.runner import FullLoad
-from migration_assets.lib.demo import generator
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify.live import SCHEMA_RESULT, verify_live
 from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, refuse_drift
-from tests.helpers import MIGRATIONS, PROJECT_ROOT, env_for
+from tests.helpers import PROJECT_ROOT, demo_source_and_target, env_for
 from tests.integration.test_schema_capture import EVERYTHING
 
 SCALE = 0.01
@@ -48,12 +47,8 @@ def failure(done: subprocess.CompletedProcess) -> str:
 @pytest.fixture
 def demo_pair(new_database, source_server, target_server):
     """A demo source, a target made by ``schema migrate`` and a catalog, as a user has them."""
-    source = new_database(source_server, "st_s")
-    target = new_database(target_server, "st_t")
-    generator.prepare_database(source, replace=False)
-    generator.create_schema_from_migrations(source, MIGRATIONS)
-    generator.generate(source, scale=SCALE)
-    FlywayEngine(target, MIGRATIONS).migrate()
+    source, target = demo_source_and_target(new_database, source_server, target_server,
+                                            "st", SCALE)
     return source, target, read_catalog(source, batches=2, min_rows_per_batch=100)
 
 

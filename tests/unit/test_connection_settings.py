@@ -65,6 +65,6 @@ def test_a_control_character_in_a_name_from_the_environment_is_one_sentence() ->
     env = {"X_HOST": "h", "X_PORT": "1", "X_USER": "u", "X_PASSWORD": "p", "X_NAME": "a\nDROP"}
     with pytest.raises(MigrationError) as err:
         settings_from_env("X_", "source", env)
-    assert str(err.value) == ("the source's database name 'a\\nDROP' (from X_NAME) contains the "
+    assert str(err.value) == ("the source database name 'a\\nDROP' (from X_NAME) contains the "
                               "control character U+000A: rename it (a name with a line break or "
                               "another control character cannot be migrated safely)")
