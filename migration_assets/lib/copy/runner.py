@@ -423,9 +423,13 @@ class _Execution:
                     yield self._finish(self.plan.table(name))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            self._restore_triggers()  # what a failure or an interruption left suspended
             for session in self.sessions:
                 session.close()
+            try:
+                self._restore_triggers()  # what a failure or an interruption left suspended
+            except MigrationError as exc:  # never hides the error that got us here
+                self.load.log(f"triggers of {', '.join(sorted(self.suspended))} could not be "
+                              f"restored now ({exc}); the next load restores them before it starts")
         copied = sum(r.bytes for r in self.results.values())
         with connect(self.load.target) as conn:
             state.finish_snapshot(conn, self.snapshot_id, copied, time.monotonic() - load_started)
