@@ -188,7 +188,7 @@ def test_preflight_names_missing_table_privileges_and_unsupported_types(
                               role="target")
         with pytest.raises(MigrationError) as err:
             load(catalog, source, readonly, tables=[catalog.table("orders")])
-        assert f"user '{user}' lacks INSERT, DELETE, ALTER, CREATE, DROP, TRIGGER on the target" \
+        assert f"user '{user}' lacks INSERT, UPDATE, DELETE, ALTER, CREATE, DROP, TRIGGER on the target" \
             in str(err.value)
     finally:
         query(target, f"DROP USER '{user}'@'%'")

@@ -99,7 +99,10 @@ def target_session(conn: Connection) -> None:
         cur.execute("SET SESSION sql_mode = %s", (LOAD_SQL_MODE,))
         cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
         cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        cur.execute("SET SESSION innodb_lock_wait_timeout = %s", (LOCK_WAIT_TIMEOUT_S,))
+        # Row locks and metadata locks (a DDL or a long transaction on the table elsewhere):
+        # a bounded wait, then the batch rolls back and is tried again.
+        cur.execute("SET SESSION innodb_lock_wait_timeout = %s, lock_wait_timeout = %s",
+                    (LOCK_WAIT_TIMEOUT_S, LOCK_WAIT_TIMEOUT_S))
 
 
 def source_max_packet(settings: DbSettings) -> int:

@@ -29,8 +29,10 @@ class _Feeder(threading.Thread):
             with os.fdopen(self.fd, "wb", buffering=0) as pipe:
                 for piece in self.pieces:
                     view = memoryview(piece)
-                    for start in range(0, len(view), WRITE_PIECE):
-                        self.written += pipe.write(view[start:start + WRITE_PIECE])
+                    while view:  # a write to a pipe may take less than it was given
+                        n = pipe.write(view[:WRITE_PIECE]) or 0
+                        self.written += n
+                        view = view[n:]
         except BrokenPipeError:
             pass  # the reader stopped (the statement failed): its error is the one to report
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread

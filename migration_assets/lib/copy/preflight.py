@@ -40,7 +40,8 @@ class Needed:
 
 
 SOURCE_NEEDS = Needed(("SELECT",), frozenset({"SELECT"}))
-TARGET_NEEDS = Needed(("SELECT", "INSERT", "DELETE", "ALTER", "CREATE", "DROP", "TRIGGER"),
+# UPDATE: the load's own bookkeeping on the target (snapshot and batch records) updates rows.
+TARGET_NEEDS = Needed(("SELECT", "INSERT", "UPDATE", "DELETE", "ALTER", "CREATE", "DROP", "TRIGGER"),
                       frozenset({"ALTER", "TRIGGER"}))
 
 
