@@ -27,7 +27,7 @@ install: $(BIN)/dbmigrate .venv-checkov/bin/checkov
 # Local source ("on-prem") and target ("Aurora") servers; `make down` removes them.
 up: install
 	@mkdir -p $(dir $(ENV_FILE)) $(DAGSTER_HOME)
-	$(BIN)/dbmigrate dev up --state-dir $(STATE) > $(ENV_FILE)
+	umask 077 && $(BIN)/dbmigrate dev up --state-dir $(STATE) > $(ENV_FILE)  # it holds the passwords
 	@echo "settings written to $(ENV_FILE); load them with: . $(ENV_FILE)"
 
 down: install

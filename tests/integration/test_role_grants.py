@@ -75,7 +75,7 @@ def test_table_grants_count_only_when_every_loaded_table_has_them() -> None:
     assert missing_privileges(grants, "shop", ["a", "b", "c"], SOURCE_NEEDS) == ([], {"SELECT": ["c"]})
     assert missing_privileges(grants, "other", ["a"], SOURCE_NEEDS) == (["SELECT"], {})
     # CREATE is used on tables the load makes itself: a table grant is not enough for it.
-    target = _grants("GRANT SELECT, INSERT, DELETE, ALTER, DROP, TRIGGER ON `t`.* TO `r`",
+    target = _grants("GRANT SELECT, INSERT, UPDATE, DELETE, ALTER, DROP, TRIGGER ON `t`.* TO `r`",
                      "GRANT CREATE ON `t`.`a` TO `r`")
     assert missing_privileges(target, "t", ["a"], TARGET_NEEDS) == (["CREATE"], {})
 

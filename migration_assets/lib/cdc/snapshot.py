@@ -33,6 +33,7 @@ from pymysql.connections import Connection
 
 from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
+from migration_assets.lib.copy.preflight import session_grants
 from migration_assets.lib.dialects.flavor import Flavor, detect
 from migration_assets.lib.dialects.replication import binlog_status_sql, gtid_sql, snapshot_lock_sql
 from migration_assets.lib.errors import MigrationError
@@ -56,10 +57,11 @@ def parse_strategy(text: str) -> Strategy:
 
 
 def _has_reload(conn: Connection) -> bool:
-    with conn.cursor() as cur:
-        cur.execute("SHOW GRANTS")
-        grants = " ".join(str(r[0]).upper() for r in cur.fetchall())
-    return "ALL PRIVILEGES ON *.*" in grants or (" RELOAD" in grants and " ON *.*" in grants)
+    """RELOAD on *.* held by the user or one of its enabled roles (MySQL 8 lists a role's
+    privileges only when asked with ``USING``: the pre-flight's reading handles both)."""
+    return any(g.database is None and not g.revoke
+               and ({"RELOAD", "ALL", "ALL PRIVILEGES"} & g.privileges)
+               for g in session_grants(conn))
 
 
 def choose(strategy: Strategy, flavor: Flavor, has_reload: bool, user: str) -> Strategy:
