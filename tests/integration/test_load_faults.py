@@ -4,6 +4,7 @@ or say "match" when it was not true (issue 8), and fails if that comes back."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -205,3 +206,32 @@ def test_a_column_added_after_the_catalog_refresh_is_refused_not_left_behind(
     with pytest.raises(MigrationError, match=r"table t: column points .*catalog refresh"):
         load(catalog, source, target)
     assert query(target, "SELECT COUNT(*) FROM t") == [(0,)]
+
+
+def test_a_lock_on_a_table_at_its_auto_increment_sync_is_one_sentence_not_a_traceback(
+        new_database, source_server, target_server, monkeypatch) -> None:
+    """ALTER TABLE ... AUTO_INCREMENT waits for the table's metadata lock: it used to abort the
+    run with a raw traceback and leave the other tables' triggers dropped."""
+    ddl = ("CREATE TABLE a (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+           "CREATE TABLE b (id INT PRIMARY KEY)", "CREATE TABLE log (n INT)",
+           "CREATE TRIGGER b_ins AFTER INSERT ON b FOR EACH ROW INSERT INTO log VALUES (NEW.id)")
+    source, target = pair(new_database, source_server, target_server, *ddl)
+    query(source, "INSERT INTO a (v) SELECT seq FROM seq_1_to_200")
+    query(source, "INSERT INTO b SELECT seq FROM seq_1_to_50")
+    query(source, "DELETE FROM log")
+    catalog = read_catalog(source)
+    monkeypatch.setattr(runner, "DDL_LOCK_WAIT_S", 1)
+    monkeypatch.setattr(runner, "BATCH_ATTEMPTS", 2)
+    monkeypatch.setattr(runner, "RETRY_BASE_S", 0.05)
+    with connect(target, autocommit=False) as holder, holder.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM a")  # an open transaction: a shared lock on `a`
+        results = {r.table: r for r in load(catalog, source, target)}
+        holder.rollback()
+    assert re.match(r"table a: its rows are copied, but its AUTO_INCREMENT could not be set to "
+                    r"(\d+) on the target \(.*Lock wait timeout exceeded.*\); run `ALTER TABLE "
+                    r"`a` AUTO_INCREMENT = \1` on the target, or load the table again$",
+                    results["a"].error), results["a"].error
+    assert results["b"].ok and results["log"].ok
+    assert query(target, "SELECT COUNT(*) FROM a") == [(200,)]
+    assert query(target, "SELECT trigger_name FROM information_schema.triggers "
+                         "WHERE trigger_schema = %s", (target.database,)) == [("b_ins",)]

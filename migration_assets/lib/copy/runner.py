@@ -69,6 +69,7 @@ BATCH_ATTEMPTS = 5
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 8.0
 TRANSIENT_ERRORS = LOCK_ERRORS + CONNECTION_ERRORS
+DDL_LOCK_WAIT_S = 10  # ALTER TABLE ... AUTO_INCREMENT waits this long for the table's lock
 ROLLED_BACK = "; the batch was rolled back and its range on the target is as it was"
 _AUTO_INCREMENT = re.compile(r"AUTO_INCREMENT=(\d+)")
 
@@ -149,7 +150,7 @@ def sync_auto_increment(source: DbSettings, target: DbSettings, table: Table) ->
     for attempt in range(1, BATCH_ATTEMPTS + 1):
         try:
             with connect(target) as conn, conn.cursor() as cur:
-                cur.execute("SET SESSION lock_wait_timeout = 10")
+                cur.execute("SET SESSION lock_wait_timeout = %s", (DDL_LOCK_WAIT_S,))
                 cur.execute(f"ALTER TABLE {quote(table.name)} AUTO_INCREMENT = {int(value)}")
             return value
         except pymysql.err.MySQLError as exc:
