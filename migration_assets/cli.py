@@ -421,6 +421,26 @@ def cmd_cdc_wait(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- cutover -----------------------------------------------------------------------------------
+def cmd_cutover(args: argparse.Namespace) -> int:
+    from migration_assets.lib import report
+    from migration_assets.lib.cutover import plan
+    from migration_assets.lib.cutover.run import prepare
+
+    catalog, source, target, cfg, stream = _cdc_context(args)
+    cutover = prepare(source=source, target=target, catalog=catalog, stream=stream,
+                      max_lag_s=cfg.max_lag_s, reverse=False if args.no_reverse else None,
+                      timeout_s=args.timeout, migrations=resolve_location(args.locations), log=_log)
+    result = cutover.run()
+    if result.already_done:
+        print("the cutover is already done (recorded on the target); nothing to do")
+    if result.report:
+        print(report.as_text(result.report))
+    print("\n".join(plan.summary(result)))
+    print(plan.next_step(result, target.address))
+    return 0
+
+
 def cmd_workload(args: argparse.Namespace) -> int:
     from migration_assets.lib import catalog as cat
     from migration_assets.lib.workload import Workload, run_parallel
@@ -548,6 +568,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "wait":
             p.add_argument("--timeout", type=float, default=300, help="seconds (default 300)")
+
+    cut = sub.add_parser("cutover", help="freeze the source, let the target catch up, verify, switch")
+    cut.add_argument("--timeout", type=float, default=60,
+                     help="seconds the frozen source waits for the target to catch up (default 60)")
+    cut.add_argument("--no-reverse", action="store_true",
+                     help="no reverse stream (default: the source replicates the target after the "
+                          "switch, with the replication engine)")
+    cut.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+    cut.add_argument("--locations", help="migrations folder (default $DBMIGRATE_MIGRATIONS_DIR or "
+                                         "db/migrations): none may be pending on the target")
+    cut.set_defaults(func=cmd_cutover)
 
     wl = sub.add_parser("workload", help="a bounded write workload on the source (rehearsals)")
     wl.add_argument("--rate", type=float, default=200, help="row changes per second (default 200)")

@@ -2,10 +2,10 @@
 
 The target holds Flyway's history table and the state of the migration (snapshots, copied
 batches, the change stream, triggers saved during a load, the batch boundaries of keys the
-catalog file does not hold). Those are the tool's, not the user's: the catalog, schema capture
-and schema comparison leave them out. Anything else is the user's, whatever its name: a source
-table is never skipped because of a prefix, so a table called ``_dbmigrate_custom`` is
-migrated like any other.
+catalog file does not hold, the cutover's steps and its audit trail). Those are the tool's,
+not the user's: the catalog, schema capture and schema comparison leave them out. Anything
+else is the user's, whatever its name: a source table is never skipped because of a prefix,
+so a table called ``_dbmigrate_custom`` is migrated like any other.
 
 Caveat: a source table whose name *is* one of the state tables cannot be migrated (the
 target copy would be overwritten by the tool's own rows), so it is refused in one sentence
@@ -20,12 +20,15 @@ from collections.abc import Iterable
 from migration_assets.lib.cdc.state import BATCHES_TABLE, SNAPSHOT_TABLE, STREAM_TABLE
 from migration_assets.lib.copy.boundaries import STATE_TABLE as KEY_BOUNDARIES_TABLE
 from migration_assets.lib.copy.triggers import STATE_TABLE as SAVED_TRIGGERS_TABLE
+from migration_assets.lib.cutover.state import AUDIT_TABLE as CUTOVER_AUDIT_TABLE
+from migration_assets.lib.cutover.state import STEPS_TABLE as CUTOVER_TABLE
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.history import DEFAULT_TABLE as HISTORY_TABLE
 
 #: Every table the tool creates on a target: left out of catalogs, captures and comparisons.
 TOOL_TABLES: tuple[str, ...] = (HISTORY_TABLE, SNAPSHOT_TABLE, BATCHES_TABLE, STREAM_TABLE,
-                                SAVED_TRIGGERS_TABLE, KEY_BOUNDARIES_TABLE)
+                                SAVED_TRIGGERS_TABLE, KEY_BOUNDARIES_TABLE, CUTOVER_TABLE,
+                                CUTOVER_AUDIT_TABLE)
 #: The tool-owned names a source may legitimately hold (its own schema history).
 SOURCE_BOOKKEEPING: tuple[str, ...] = (HISTORY_TABLE,)
 

@@ -221,3 +221,22 @@ def snapshot_lock_sql(flavor: Flavor) -> tuple[list[str], list[str]]:
     if flavor is Flavor.MARIADB:
         return ["BACKUP STAGE START", "BACKUP STAGE BLOCK_COMMIT"], ["BACKUP STAGE END"]
     return ["FLUSH TABLES WITH READ LOCK"], ["UNLOCK TABLES"]
+
+
+def ignore_tables(flavor: Flavor, channel: str, database: str, tables: list[str]) -> list[Statement]:
+    """Tables of ``database`` (the replica's name for it) the replica must not apply: the
+    tool's own state tables when the roles are swapped after cutover (the new primary records
+    the cutover in them; the old one has no such tables). Exact names, so a user's table that
+    merely shares the prefix still flows. Set while the channel is stopped."""
+    ch = _literal_name(channel)
+    for name in (database, *tables):
+        _wild(name)  # refuses commas and line breaks, which would split the list
+    qualified = [f"{database}.{t}" for t in tables]
+    if not qualified:
+        return []
+    if flavor is Flavor.MARIADB:
+        return [(f"SET GLOBAL {ch}.replicate_ignore_table = %s", (",".join(qualified),))]
+    if flavor is Flavor.MYSQL:
+        listed = ", ".join(f"{quote(database)}.{quote(t)}" for t in tables)
+        return [(f"CHANGE REPLICATION FILTER REPLICATE_IGNORE_TABLE = ({listed}) FOR CHANNEL '{ch}'", ())]
+    return []  # Aurora: replicate-ignore-table in the cluster parameter group

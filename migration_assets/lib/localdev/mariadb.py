@@ -4,7 +4,8 @@ Each instance has its own datadir, socket and port on 127.0.0.1 only, and a pid 
 ``stop`` ends exactly the process it started and never touches a server already running on
 3306. The source logs binary events as a primary feeding replication would (ROW format, full
 row image, GTID, a server id); the target has Aurora MySQL 3's character set and strict
-sql_mode. Durability settings are relaxed for laptop speed: these servers hold throwaway data.
+sql_mode, and its binary log on (ROW) for the reverse stream after cutover. Durability
+settings are relaxed for laptop speed: these servers hold throwaway data.
 
 Access: the administrative account (root when run as root, else the OS user) exists only at
 ``localhost`` and authenticates with ``unix_socket``, so nobody reaches it over TCP, with or
@@ -69,6 +70,13 @@ ROLE_ARGS = {
     ],
     "target": [
         "--server-id=2",
+        # The reverse stream after cutover: the old source replicates the target's own writes
+        # (as Aurora with binlog_format=ROW). Replicated changes are not logged again
+        # (log_slave_updates off), so nothing the source sent comes back to it.
+        "--log-bin=binlog",
+        "--binlog-format=ROW",
+        "--binlog-row-image=FULL",
+        "--expire-logs-days=1",
         f"--sql-mode={AURORA_SQL_MODE}",
         "--explicit-defaults-for-timestamp=ON",
     ],

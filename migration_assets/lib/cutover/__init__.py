@@ -1,0 +1,1 @@
+"""The cutover: the moment the application's database moves from the source to the target."""

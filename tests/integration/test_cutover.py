@@ -1,0 +1,250 @@
+"""The cutover on real servers: under a write workload (the target equals the frozen source,
+every committed write is there, the freeze window is reported, the reverse stream carries the
+target's writes back), a catch-up timeout (the source writable again, the target untouched),
+a crash mid-way (a re-run finishes without freezing or verifying again), a finished cutover
+not redone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+import uuid
+
+import pymysql
+import pytest
+
+from migration_assets.lib.catalog import Catalog
+from migration_assets.lib.cdc import config, controller
+from migration_assets.lib.cdc.stream import StreamState
+from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.copy.boundaries import resolve
+from migration_assets.lib.copy.ranges import batches_for
+from migration_assets.lib.copy.runner import FullLoad
+from migration_assets.lib.cutover import run as cutover_run
+from migration_assets.lib.cutover.plan import Step
+from migration_assets.lib.cutover.reverse import reverse_stream
+from migration_assets.lib.cutover.run import Cutover, prepare, set_read_only
+from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.introspect import read_catalog
+from migration_assets.lib.verify.checksums import verify_table
+from migration_assets.lib.workload import Workload
+from tests.helpers import MIGRATIONS, demo_source_and_target, query
+
+SCALE = 0.01
+READ_ONLY = 1290  # ER_OPTION_PREVENTS_STATEMENT
+
+
+def read_only(settings: DbSettings) -> int:
+    return int(query(settings, "SELECT @@GLOBAL.read_only")[0][0])
+
+
+def app_account(source: DbSettings) -> DbSettings:
+    """The application's account: data privileges only, so read_only stops it (SUPER would not)."""
+    name, password = f"app_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    with connect(source) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin = 0")
+        cur.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED BY %s", (password,))
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {quote(source.database)}.* TO '{name}'@'%'")
+    return DbSettings(source.host, source.port, name, password, source.database, role="source (app)")
+
+
+@pytest.fixture
+def migrated(new_database, source_server, target_server):
+    """Demo source, target loaded from one snapshot, change capture running and caught up."""
+    source, target = demo_source_and_target(new_database, source_server, target_server, "co", SCALE)
+    catalog = read_catalog(source, batches=3, min_rows_per_batch=100)
+    stream = config.replication_stream(config.from_env(source, {}), source, target)
+    back = reverse_stream(source, target, {})
+    try:
+        results = list(FullLoad(catalog, source, target, workers=3).run(list(catalog.tables),
+                                                                        catalog.partition_keys))
+        assert all(r.ok for r in results)
+        controller.start(stream, source=source, target=target, catalog=catalog, replication_user=source)
+        controller.wait_caught_up(stream, source, timeout_s=60)
+        yield source, target, catalog, stream
+    finally:
+        # The servers are shared by the session: leave them writable and replicating nothing.
+        for s in (stream, back):
+            s.reset()
+        set_read_only(source, False)
+        set_read_only(target, False)
+
+
+def cutover(source, target, catalog, stream, *, reverse: bool = False, timeout_s: float = 30,
+            log: list[str] | None = None) -> Cutover:
+    return prepare(source=source, target=target, catalog=catalog, stream=stream, max_lag_s=5,
+                   reverse=reverse, timeout_s=timeout_s, migrations=MIGRATIONS,
+                   log=(log.append if log is not None else lambda _m: None))
+
+
+class AppWrites:
+    """The application writing through the cutover as an unprivileged account: the generic
+    workload (lib/workload.py) plus inserts whose every commit is remembered. Writes refused by
+    the frozen source are counted with their time; the workload ends at its first refusal."""
+
+    def __init__(self, app: DbSettings, catalog: Catalog) -> None:
+        self.app, self.stop = app, threading.Event()
+        self.workload = Workload(app, catalog, rate=300, seconds=60)
+        self.committed: list[str] = []
+        self.refused_at: list[dt.datetime] = []
+        self.errors: list[BaseException] = []
+        self.threads = [threading.Thread(target=self._workload), threading.Thread(target=self._inserts)]
+
+    def _workload(self) -> None:
+        try:
+            self.workload.run(self.stop)
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != READ_ONLY:
+                self.errors.append(exc)
+            self.refused_at.append(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            self.errors.append(exc)
+
+    def _inserts(self) -> None:
+        n = 0
+        with connect(self.app) as conn, conn.cursor() as cur:
+            while not self.stop.is_set():
+                n += 1
+                slug = f"w-{n}"
+                try:
+                    cur.execute("INSERT INTO categories (name, slug) VALUES (%s, %s)", (slug, slug))
+                    self.committed.append(slug)
+                except pymysql.err.OperationalError as exc:
+                    if exc.args[0] != READ_ONLY:
+                        self.errors.append(exc)
+                        return
+                    self.refused_at.append(dt.datetime.now(dt.UTC).replace(tzinfo=None))
+                time.sleep(0.005)
+
+    def __enter__(self) -> AppWrites:
+        for t in self.threads:
+            t.start()
+        time.sleep(1.0)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+def assert_equal_everywhere(source: DbSettings, target: DbSettings, catalog: Catalog) -> None:
+    resolved = resolve(catalog, source, target)
+    for table in resolved.tables:
+        v = verify_table(source, target, table, batches_for(table, resolved.batches))
+        assert v.checksum_ok and v.source_rows == v.target_rows, table.name
+    order = "SELECT * FROM customers ORDER BY id"
+    assert query(target, order) == query(source, order)
+
+
+def test_cutover_under_writes_then_reverse_stream_then_done(migrated) -> None:
+    source, target, catalog, stream = migrated
+    app = app_account(source)
+    log: list[str] = []
+    with AppWrites(app, catalog) as writes:
+        result = cutover(source, target, catalog, stream, reverse=True, log=log).run()
+        time.sleep(0.3)  # the writers meet the frozen source
+    assert not writes.errors, writes.errors
+    assert result.steps_run == tuple(Step) and not result.already_done
+    assert result.freeze_seconds is not None and 0 < result.freeze_seconds < 10
+    assert len(writes.committed) > 50 and writes.refused_at
+    assert min(writes.refused_at) >= result.frozen_at  # refused only inside the freeze
+    assert read_only(source) == 1 and read_only(target) == 0
+    assert stream.status().state is StreamState.STOPPED
+    # The target equals the frozen source, and every write the application committed is there.
+    assert_equal_everywhere(source, target, catalog)
+    on_target = {r[0] for r in query(target, "SELECT slug FROM categories WHERE slug LIKE 'w-%'")}
+    assert set(writes.committed) == on_target
+    (audit,) = query(target, "SELECT event, source_position, target_position, freeze_seconds "
+                             "FROM _dbmigrate_cutover_audit")
+    assert audit == ("cutover", str(result.source_position), str(result.target_position),
+                     pytest.approx(result.freeze_seconds))
+    assert {r.table for r in result.report} == {t.name for t in catalog.tables}
+    assert all(r.ok for r in result.report)
+    # The reverse stream: a write on the new primary reaches the frozen old source.
+    query(target, "INSERT INTO categories (name, slug) VALUES ('on-aurora', 'on-aurora')")
+    deadline = time.monotonic() + 20
+    while not query(source, "SELECT 1 FROM categories WHERE slug = 'on-aurora'"):
+        assert time.monotonic() < deadline, reverse_stream(source, target, {}).status()
+        time.sleep(0.1)
+    assert not query(source, "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+                             "AND table_name LIKE '\\_dbmigrate\\_cutover%%'", (source.database,))
+    # A second cutover reports the first and changes nothing.
+    again = cutover(source, target, catalog, stream, reverse=True).run()
+    assert again.already_done and again.steps_run == ()
+    assert again.source_position == result.source_position
+    assert len(query(target, "SELECT * FROM _dbmigrate_cutover_audit")) == 1
+
+
+def test_timeout_during_catch_up_unfreezes_the_source_and_leaves_the_target_as_it_was(
+        migrated, monkeypatch) -> None:
+    source, target, catalog, stream = migrated
+    stream.stop()
+    with pytest.raises(MigrationError, match=r"change capture \(replication\) is stopped"):
+        cutover(source, target, catalog, stream).run()
+    controller.start(stream, source=source, target=target, catalog=catalog, replication_user=source)
+    controller.wait_caught_up(stream, source, timeout_s=30)
+    blocker = pymysql.connect(host=target.host, port=target.port, user=target.user,
+                              password=target.password, database=target.database)
+    original = Cutover._freeze
+
+    def freeze_while_the_target_cannot_apply(self, progress) -> None:  # noqa: ANN001
+        # A lock on the target holds the applier back on the source's last change.
+        with blocker.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT * FROM categories WHERE id = 1 FOR UPDATE")
+        query(source, "UPDATE categories SET name = 'moved' WHERE id = 1")
+        original(self, progress)
+
+    monkeypatch.setattr(Cutover, "_freeze", freeze_while_the_target_cannot_apply)
+    before = query(target, "SELECT name FROM categories WHERE id = 1")
+    try:
+        with pytest.raises(MigrationError, match=r"did not apply the source up to its frozen position"
+                                                 r".* within 2 s.*the source is writable again"):
+            cutover(source, target, catalog, stream, timeout_s=2).run()
+        assert read_only(source) == 0
+        assert query(target, "SELECT name FROM categories WHERE id = 1") == before  # nothing applied
+        assert read_only(target) == 0 and stream.status().state is StreamState.RUNNING
+        assert query(target, "SELECT step, status FROM _dbmigrate_cutover") == [("prechecks", "done")]
+        assert [r[0] for r in query(target, "SELECT event FROM _dbmigrate_cutover_audit")] == ["aborted"]
+    finally:
+        blocker.rollback()
+        blocker.close()
+    monkeypatch.undo()
+    log: list[str] = []
+    result = cutover(source, target, catalog, stream, log=log).run()  # no reverse stream this time
+    assert any("reusing the live verification" in line for line in log), log
+    assert result.reverse_channel is None and result.freeze_seconds is not None
+    assert query(target, "SELECT name FROM categories WHERE id = 1") == [("moved",)]
+    assert_equal_everywhere(source, target, catalog)
+
+
+def test_crash_after_verification_then_rerun_finishes_without_freezing_or_verifying_again(
+        migrated, monkeypatch) -> None:
+    source, target, catalog, stream = migrated
+    query(source, "INSERT INTO categories (name, slug) VALUES ('late', 'late')")
+
+    def crash(self, progress) -> None:  # noqa: ANN001
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(Cutover, "_switch", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        cutover(source, target, catalog, stream).run()
+    assert read_only(source) == 1  # a crash keeps the freeze: the re-run continues from here
+    steps = dict(query(target, "SELECT step, status FROM _dbmigrate_cutover"))
+    assert steps == {"prechecks": "done", "freeze": "done", "catch_up": "done", "verify": "done"}
+    monkeypatch.undo()
+    calls: list[str] = []
+    monkeypatch.setattr(cutover_run, "set_read_only",
+                        lambda settings, on: calls.append(f"read_only {on}"))
+    monkeypatch.setattr(cutover_run, "verify_table", lambda *a: calls.append("verify"))
+    log: list[str] = []
+    result = cutover(source, target, catalog, stream, log=log).run()
+    assert calls == [] and result.steps_run == (Step.SWITCH,)
+    assert any("continuing the cutover" in line for line in log), log
+    assert read_only(source) == 1 and result.writable_at is not None
+    assert query(target, "SELECT COUNT(*) FROM categories WHERE slug = 'late'") == [(1,)]
+    assert_equal_everywhere(source, target, catalog)
+    assert cutover(source, target, catalog, stream).run().already_done
