@@ -20,15 +20,15 @@ from tests.helpers import MIGRATIONS, PROJECT_ROOT, demo_source_and_target, env_
 DEMO_TABLES = ["addresses", "audit_log", "categories", "customers", "inventory", "order_items",
                "orders", "payments", "products", "reviews"]
 EXPECTED_ASSETS = sorted(["target/schema", "migration/verification_report", "migration/snapshot",
-                          "migration/change_stream", "migration/live_verification",
+                          "migration/change_stream", "migration/live_verification", "migration/cutover",
                           *(f"target/shop/{t}" for t in DEMO_TABLES),
                           *(f"source/shop/{t}" for t in DEMO_TABLES)])
 EXPECTED_CHECKS = sorted([
     "target/schema:flyway_validate", "migration/verification_report:all_tables_match",
     "migration/change_stream:stream_healthy", "migration/live_verification:live_tables_match",
     *(f"target/shop/{t}:{c}" for t in DEMO_TABLES for c in ("checksum_matches", "row_count_matches"))])
-EXPECTED_JOBS = ["full_migration", "live_verification", "schema_migration", "start_change_capture",
-                 "stop_change_capture"]
+EXPECTED_JOBS = ["cutover", "full_migration", "live_verification", "schema_migration",
+                 "start_change_capture", "stop_change_capture"]
 EXPECTED_SENSORS = ["change_stream_sensor"]
 
 

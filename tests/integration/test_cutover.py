@@ -248,3 +248,39 @@ def test_crash_after_verification_then_rerun_finishes_without_freezing_or_verify
     assert query(target, "SELECT COUNT(*) FROM categories WHERE slug = 'late'") == [(1,)]
     assert_equal_everywhere(source, target, catalog)
     assert cutover(source, target, catalog, stream).run().already_done
+
+
+def test_dagster_cutover_asset_records_positions_and_freeze_window(migrated) -> None:
+    import dagster as dg
+
+    from migration_assets.defs.cutover.assets import CUTOVER, build_cutover
+    from migration_assets.defs.resources import ChangeCaptureResource, MigrationsResource, MySQLResource
+
+    source, target, catalog, _stream = migrated
+
+    def db(s: DbSettings, role: str) -> MySQLResource:
+        return MySQLResource(host=s.host, port=s.port, user=s.user, password=s.password,
+                             database=s.database, role=role)
+
+    resources = {"source_db": db(source, "source"), "target_db": db(target, "target"),
+                 "change_capture": ChangeCaptureResource(max_lag_s=5),
+                 "migrations": MigrationsResource(location=str(MIGRATIONS))}
+    config = dg.RunConfig({"migration__cutover": {"config": {"timeout_s": 20, "reverse": False}}})
+    query(target, "CREATE TABLE stray (id INT PRIMARY KEY)")  # a schema difference: refused
+    refused = dg.materialize([build_cutover(catalog)], resources=resources, run_config=config,
+                             raise_on_error=False)
+    message = [e for e in refused.all_events if e.is_step_failure][0].step_failure_data.error.message
+    assert "the schemas differ" in message and "stray" in message and target.password not in message
+    assert read_only(source) == 0
+    query(target, "DROP TABLE stray")
+    done = dg.materialize([build_cutover(catalog)], resources=resources, run_config=config)
+    (mat,) = done.asset_materializations_for_node("migration__cutover")
+    assert mat.asset_key == CUTOVER
+    meta = {k: v.value for k, v in mat.metadata.items()}
+    assert 0 < meta["freeze_seconds"] < 10 and meta["reverse_stream"] == "none"
+    (audit,) = query(target, "SELECT source_position FROM _dbmigrate_cutover_audit")
+    assert meta["source_position"] == audit[0]
+    assert "| orders |" in meta["report"]
+    again = dg.materialize([build_cutover(catalog)], resources=resources, run_config=config)
+    (mat2,) = again.asset_materializations_for_node("migration__cutover")
+    assert mat2.metadata["already_done"].value is True
