@@ -173,6 +173,37 @@ def cmd_schema_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_schema_undo(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    result = engine.undo(target=args.target)
+    for run in result.undone:
+        _log(f"  undid {run.version} with {run.script} in {run.execution_time_ms} ms")
+    print(f"Successfully undid {len(result.undone)} migrations on {engine.settings.describe()}, "
+          f"now at version {result.schema_version or '<< Empty Schema >>'}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib.cdc import config
+    from migration_assets.lib.flyway.engine import FlywayEngine
+    from migration_assets.lib.rollback import before_cutover as rb
+
+    if not args.before_cutover:
+        raise MigrationError("only the rollback before cutover is built here: run "
+                             "`dbmigrate rollback --before-cutover --empty | --to-version V`")
+    destination = rb.Destination.parse(to_version=args.to_version, empty=args.empty)
+    catalog = cat.load(cat.resolve_path(args.catalog))
+    source, target = source_settings_from_env(), target_settings_from_env()
+    cfg = config.from_env(source)
+    stream = _change_stream(cfg, source, target, catalog) if cfg.enabled else None
+    engine = FlywayEngine(settings=target, location=resolve_location(args.locations), log=_log)
+    plan = rb.plan(target, destination, source=source, engine=engine)
+    outcome = rb.execute(plan, stream=stream, target=target, catalog=catalog, engine=engine, log=_log)
+    print(outcome.sentence(target))
+    return 0
+
+
 def cmd_schema_baseline(args: argparse.Namespace) -> int:
     engine = _engine(args)
     engine.baseline(args.baseline_version, args.baseline_description)
@@ -600,6 +631,18 @@ def build_parser() -> argparse.ArgumentParser:
     aws.add_argument("outputs", help="file with the JSON, or - for standard input")
     aws.set_defaults(func=cmd_aws_env)
 
+    rollback = sub.add_parser("rollback", help="return the target to empty or to a schema version "
+                                               "before cutover (the source is not touched)")
+    rollback.add_argument("--before-cutover", action="store_true", required=True,
+                          help="the cutover has not happened: stop and forget change capture")
+    where = rollback.add_mutually_exclusive_group(required=True)
+    where.add_argument("--to-version", help="undo the target's schema to this applied version")
+    where.add_argument("--empty", action="store_true", help="drop and re-create the target database")
+    rollback.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+    rollback.add_argument("--locations", help="migrations folder (default $DBMIGRATE_MIGRATIONS_DIR "
+                                              "or db/migrations)")
+    rollback.set_defaults(func=cmd_rollback)
+
     schema = sub.add_parser("schema", help="Flyway-compatible versioned schema migrations")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
     commands = {
@@ -608,6 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
         "migrate": (cmd_schema_migrate, "apply pending migrations"),
         "baseline": (cmd_schema_baseline, "mark an existing database at a version"),
         "repair": (cmd_schema_repair, "remove failed entries, realign checksums"),
+        "undo": (cmd_schema_undo, "run the U scripts of the versions newer than --target"),
         "capture": (cmd_schema_capture, "write the live schema as a baseline migration file"),
     }
     for name, (func, text) in commands.items():
@@ -621,6 +665,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "migrate":
             p.add_argument("--target", help="migrate up to this version only")
+        if name == "undo":
+            p.add_argument("--target", help="undo every applied version newer than this one "
+                                            "(default: undo the newest only)")
         if name == "baseline":
             p.add_argument("--baseline-version", default="1", help="version to mark (default 1)")
             p.add_argument("--baseline-description", default="<< Flyway Baseline >>")

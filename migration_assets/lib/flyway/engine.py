@@ -8,7 +8,10 @@ Guarantees, as Flyway gives them:
   blocks migrate until ``repair`` (after the user has cleaned up);
 - concurrent migrates on one database are serialized by a server-side named lock;
 - a non-empty database without history is refused (``baseline`` it first), so migrate never
-  runs ``CREATE TABLE`` scripts over a live schema.
+  runs ``CREATE TABLE`` scripts over a live schema;
+- undo (Flyway Teams) runs the ``U`` scripts of the versions newer than a target, newest
+  first, each recorded as an ``UNDO_SQL`` row; the whole plan is checked first (every U script
+  present, the target applied), so a refused undo changes nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from migration_assets.lib.flyway.sql_split import split_statements
 from migration_assets.lib.flyway.state import (
     BASELINE_DESCRIPTION,
     SCHEMA_CREATION_DESCRIPTION,
+    UNDO_SQL,
     InfoRow,
     State,
     compute_info,
@@ -39,6 +43,7 @@ from migration_assets.lib.flyway.state import (
     pending_migrations,
     validation_errors,
 )
+from migration_assets.lib.flyway.undo import plan_undo
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_:.\-]+)\}")
 LOCK_TIMEOUT_S = 60
@@ -57,6 +62,12 @@ class MigrateResult:
     applied: list[AppliedRun]
     schema_version: str | None
     schema_created: bool
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    undone: list[AppliedRun]
+    schema_version: str | None
 
 
 @dataclass
@@ -124,6 +135,34 @@ class FlywayEngine:
             runs = [self._apply(conn, f) for f in todo]
             final = compute_info(files, history.read_applied(conn, self.schema, self.table))
         return MigrateResult(runs, current_version(final), created)
+
+    def undo(self, *, target: str | None = None) -> UndoResult:
+        """Reverse the applied versions newer than ``target`` (default: the newest one).
+
+        Stops at the first U script that fails: the versions undone before it stay undone
+        (their rows are written), the failing one is recorded as a failed undo.
+        """
+        files = self.files()
+        where = self.settings.describe()
+        with self._server() as conn, self._lock(conn):
+            if not self._schema_exists(conn) or not history.table_exists(conn, self.schema,
+                                                                         self.table):
+                raise MigrationError(f"nothing to undo on {where}: it has no {self.table} "
+                                     "(no migration was ever applied there)")
+            steps = plan_undo(files, history.read_applied(conn, self.schema, self.table), target,
+                              where=where)
+            if not steps:
+                self.log(f"schema {self.schema} is already at version {target}: nothing to undo")
+            runs: list[AppliedRun] = []
+            for step in steps:
+                try:
+                    runs.append(self._apply(conn, step.script, undo_of=step.applied.script))
+                except MigrationError as exc:
+                    done = ", ".join(r.version or "" for r in runs)
+                    suffix = f" (versions already undone in this run: {done})" if runs else ""
+                    raise MigrationError(f"{exc}{suffix}") from exc
+            final = compute_info(files, history.read_applied(conn, self.schema, self.table))
+        return UndoResult(runs, current_version(final))
 
     def baseline(self, version: str = "1", description: str = BASELINE_DESCRIPTION) -> None:
         """Mark an existing database as being at ``version`` without running any script."""
@@ -265,10 +304,16 @@ class FlywayEngine:
 
         return _PLACEHOLDER.sub(replace, sql)
 
-    def _apply(self, server_conn: Connection, migration: MigrationFile) -> AppliedRun:
+    def _apply(self, server_conn: Connection, migration: MigrationFile, *,
+               undo_of: str | None = None) -> AppliedRun:
+        """Run one script and record it; ``undo_of`` names the V script a U script reverses."""
         user = history.current_user(server_conn)
         label = migration.version_text or migration.description
-        self.log(f"migrating {self.schema} to {label} - {migration.description}")
+        type_ = UNDO_SQL if undo_of else "SQL"
+        if undo_of:
+            self.log(f"undoing version {label} of {self.schema} ({undo_of}) with {migration.script}")
+        else:
+            self.log(f"migrating {self.schema} to {label} - {migration.description}")
         statements = split_statements(migration.read_sql())
         started = time.monotonic()
         with connect(self.settings, autocommit=False) as conn:
@@ -281,12 +326,21 @@ class FlywayEngine:
                     elapsed = int((time.monotonic() - started) * 1000)
                     history.insert(
                         server_conn, self.schema, version=migration.version_text,
-                        description=migration.description, type_="SQL",
+                        description=migration.description, type_=type_,
                         script=migration.script, checksum=migration.checksum,
                         installed_by=user, execution_time_ms=elapsed, success=False,
                         table=self.table,
                     )
                     cause = describe_error(exc, self.settings)
+                    if undo_of:
+                        raise MigrationError(
+                            f"undo {migration.script} failed at line {stmt.line}: {cause}; MySQL "
+                            f"commits DDL as it runs, so the statements before line {stmt.line} "
+                            f"took effect and version {label} is still recorded as applied: "
+                            f"check the objects {undo_of} created or changed (SHOW CREATE TABLE), "
+                            "revert or finish them by hand, then run `dbmigrate schema repair` "
+                            "and undo again"
+                        ) from exc
                     raise MigrationError(
                         f"migration {migration.script} failed at line {stmt.line}: {cause}; "
                         "it is recorded as failed: fix the script and what it half-did, then run "
@@ -296,7 +350,7 @@ class FlywayEngine:
         elapsed = int((time.monotonic() - started) * 1000)
         history.insert(
             server_conn, self.schema, version=migration.version_text,
-            description=migration.description, type_="SQL", script=migration.script,
+            description=migration.description, type_=type_, script=migration.script,
             checksum=migration.checksum, installed_by=user, execution_time_ms=elapsed,
             success=True, table=self.table,
         )

@@ -4,6 +4,13 @@ Pure functions over resolved files and the rows of ``flyway_schema_history``; th
 the I/O. States and messages follow Flyway's (Pending, Success, Failed, Missing, Outdated,
 Baseline, Below Baseline, Ignored, Future, Deleted) so a DBA who knows ``flyway info`` reads
 ``dbmigrate schema info`` the same way.
+
+Undo (Flyway Teams): a ``U<version>`` script that ran is recorded as its own row of type
+``UNDO_SQL`` (the version it reverses, the U script's description, name and checksum). The
+versioned row it reverses then reads ``Undone`` and the V file is ``Pending`` again, so
+``migrate`` re-applies it. ``validate`` accepts a version that is pending because it was
+undone (the schema is where the operator asked it to be), while a version that was never
+applied still fails it, as in Flyway.
 """
 
 from __future__ import annotations
@@ -16,6 +23,9 @@ from migration_assets.lib.flyway.files import Kind, MigrationFile, Version
 
 BASELINE_DESCRIPTION = "<< Flyway Baseline >>"
 SCHEMA_CREATION_DESCRIPTION = "<< Flyway Schema Creation >>"
+#: Flyway Teams' history ``type`` of a U script that ran.
+UNDO_SQL = "UNDO_SQL"
+UNDO_TYPES = frozenset({UNDO_SQL, "UNDO_JDBC", "UNDO_SCRIPT", "UNDO_SPRING_JDBC"})
 
 
 @dataclass(frozen=True)
@@ -37,10 +47,15 @@ class AppliedMigration:
     def parsed_version(self) -> Version | None:
         return Version.parse(self.version) if self.version else None
 
+    @property
+    def is_undo(self) -> bool:
+        return self.type in UNDO_TYPES
+
 
 class State(Enum):
     PENDING = "Pending"
     SUCCESS = "Success"
+    UNDONE = "Undone"  # applied, then reversed by its U script: the V file is pending again
     FAILED = "Failed"
     MISSING = "Missing"
     OUTDATED = "Outdated"
@@ -73,6 +88,8 @@ def _row(state: State, resolved: MigrationFile | None, applied: AppliedMigration
     assert source is not None
     if applied is not None and applied.type in ("BASELINE", "SCHEMA"):
         category = applied.type.title()
+    elif applied is not None and applied.is_undo:
+        category = "Undo"
     elif (resolved and resolved.version is None) or (applied and applied.version is None):
         category = "Repeatable"
     else:
@@ -90,9 +107,30 @@ def _row(state: State, resolved: MigrationFile | None, applied: AppliedMigration
     )
 
 
+def undone_ranks(applied: list[AppliedMigration]) -> set[int]:
+    """Ranks of the versioned rows a later successful undo row reversed.
+
+    Walked in rank order so that migrate -> undo -> migrate leaves only the first run undone.
+    """
+    latest: dict[Version, int] = {}
+    undone: set[int] = set()
+    for a in sorted(applied, key=lambda a: a.installed_rank):
+        version = a.parsed_version
+        if version is None or a.type in ("SCHEMA", "BASELINE", "DELETE"):
+            continue
+        if a.is_undo:
+            if a.success and version in latest:
+                undone.add(latest.pop(version))
+        elif a.success:
+            latest[version] = a.installed_rank
+    return undone
+
+
 def compute_info(files: list[MigrationFile], applied: list[AppliedMigration]) -> list[InfoRow]:
     """Every migration, resolved or applied, with its state, in Flyway's display order."""
     runnable = [f for f in files if f.kind is not Kind.UNDO]
+    undo_files = {f.version: f for f in files if f.kind is Kind.UNDO and f.version is not None}
+    reversed_ranks = undone_ranks(applied)
     deleted = {(a.version, a.description) for a in applied if a.type == "DELETE"}
     history = [a for a in applied if a.type != "DELETE"]
     baseline = next((a for a in history if a.type == "BASELINE"), None)
@@ -112,8 +150,16 @@ def compute_info(files: list[MigrationFile], applied: list[AppliedMigration]) ->
         version = a.parsed_version
         if version is None:
             continue
-        applied_versions[version] = a
+        if a.is_undo:
+            # The undo run itself: never "applied" as a version, only a record of the run.
+            rows.append(_row(State.SUCCESS if a.success else State.FAILED,
+                             undo_files.get(version), a))
+            continue
         resolved = versioned_files.get(version)
+        if a.installed_rank in reversed_ranks:
+            rows.append(_row(State.UNDONE, resolved, a))
+            continue
+        applied_versions[version] = a
         if (a.version, a.description) in deleted:
             state = State.DELETED
         elif not a.success:
@@ -177,9 +223,16 @@ def _label(row: InfoRow) -> str:
 def validation_errors(rows: list[InfoRow], *, ignore_pending: bool) -> list[str]:
     """Flyway's validate rules; ``ignore_pending`` is how migrate validates before it runs."""
     errors: list[str] = []
+    undone = {r.version for r in rows if r.state is State.UNDONE}
     for row in rows:
         a, f = row.applied, row.resolved
-        if row.state is State.FAILED:
+        if row.state is State.FAILED and a is not None and a.is_undo:
+            errors.append(
+                f"detected failed undo of {_label(row)}: MySQL commits DDL as it runs, so check "
+                "which of its statements took effect and revert or finish them by hand, then run "
+                "`dbmigrate schema repair` and undo again"
+            )
+        elif row.state is State.FAILED:
             errors.append(
                 f"detected failed migration to {_label(row)}: fix the script, clean up what it "
                 "half-did, then run `dbmigrate schema repair` and migrate again"
@@ -194,9 +247,12 @@ def validation_errors(rows: list[InfoRow], *, ignore_pending: bool) -> list[str]
                 f"detected resolved migration not applied to database: {_label(row)} is older "
                 "than the newest applied version (out of order)"
             )
+        elif row.state is State.PENDING and row.version in undone and row.applied is None:
+            continue  # pending because it was undone on purpose: migrate re-applies it
         elif row.state in (State.PENDING, State.OUTDATED) and not ignore_pending:
             errors.append(f"detected resolved migration not applied to database: {_label(row)}")
-        elif row.state is State.SUCCESS and a is not None and f is not None and a.version:
+        elif (row.state is State.SUCCESS and a is not None and f is not None and a.version
+              and not a.is_undo):
             if a.checksum != f.checksum:
                 errors.append(
                     f"migration checksum mismatch for {_label(row)}: applied to database "
@@ -225,8 +281,8 @@ def current_version(rows: list[InfoRow]) -> str | None:
     best: tuple[Version, str] | None = None
     for row in rows:
         a = row.applied
-        if a and a.success and a.version and row.state in (State.SUCCESS, State.BASELINE,
-                                                          State.FUTURE):
+        if a and a.success and a.version and not a.is_undo and row.state in (
+                State.SUCCESS, State.BASELINE, State.FUTURE):
             v = Version.parse(a.version)
             if best is None or v > best[0]:
                 best = (v, a.version)

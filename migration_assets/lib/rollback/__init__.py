@@ -1,0 +1,1 @@
+"""Rolling the target back: before cutover (stream stopped, target emptied or undone)."""
