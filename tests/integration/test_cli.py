@@ -97,7 +97,7 @@ def test_dev_up_and_down_manage_exactly_their_servers(tmp_path: Path) -> None:
                            for s in ("HOST", "PORT", "USER", "PASSWORD", "NAME")}
     pids = []
     try:
-        for prefix, binlog in (("ON_PREM_DB_", 1), ("AURORA_DB_", 0)):
+        for prefix, binlog in (("ON_PREM_DB_", 1), ("AURORA_DB_", 1)):  # target: for the reverse stream
             conn = pymysql.connect(host=values[prefix + "HOST"], port=int(values[prefix + "PORT"]),
                                    user=values[prefix + "USER"],
                                    password=values[prefix + "PASSWORD"])
