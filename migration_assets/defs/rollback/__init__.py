@@ -1,0 +1,1 @@
+"""Rollback jobs: before cutover (the target emptied or undone, the source untouched)."""
