@@ -129,5 +129,6 @@ def test_shipped_migrations_have_stable_names() -> None:
     from tests.helpers import MIGRATIONS
 
     files = discover(MIGRATIONS)
-    assert [(m.version_text, m.description) for m in files] == [
-        ("1.0.0", "initial schema"), ("1.0.1", "add index and trigger")]
+    assert [(m.kind.value, m.version_text, m.description) for m in files] == [
+        ("V", "1.0.0", "initial schema"), ("U", "1.0.0", "initial schema"),
+        ("V", "1.0.1", "add index and trigger"), ("U", "1.0.1", "add index and trigger")]
