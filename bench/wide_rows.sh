@@ -54,7 +54,7 @@ mysql "${SQL_DST[@]}" -e "DROP DATABASE IF EXISTS wide_mydumper; CREATE DATABASE
 rm -rf "$WORK/dump"
 t0=$(now)
 /usr/bin/time -f '%M' -o "$WORK/rss_dump.txt" mydumper -h "$ON_PREM_DB_HOST" -P "$ON_PREM_DB_PORT" \
-  -u "$ON_PREM_DB_USER" -p "$ON_PREM_DB_PASSWORD" -B wide -t 2 -r 2 --hex-blob -o "$WORK/dump" >/dev/null 2>&1
+  -u "$ON_PREM_DB_USER" -p "$ON_PREM_DB_PASSWORD" -B wide -t 2 -r 2 -o "$WORK/dump" >/dev/null 2>&1
 /usr/bin/time -f '%M' -o "$WORK/rss_load.txt" myloader -h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" \
   -u "$AURORA_DB_USER" -p "$AURORA_DB_PASSWORD" -d "$WORK/dump" -s wide -B wide_mydumper -t 2 -o >/dev/null 2>&1
 t1=$(now); MYD=$(elapsed "$t0" "$t1")

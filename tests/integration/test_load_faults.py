@@ -235,3 +235,18 @@ def test_a_lock_on_a_table_at_its_auto_increment_sync_is_one_sentence_not_a_trac
     assert query(target, "SELECT COUNT(*) FROM a") == [(200,)]
     assert query(target, "SELECT trigger_name FROM information_schema.triggers "
                          "WHERE trigger_schema = %s", (target.database,)) == [("b_ins",)]
+
+
+def test_single_row_chunks_over_empty_ranges_and_tables(new_database, source_server, target_server,
+                                                        monkeypatch) -> None:
+    """With one row per chunk (wide rows), a key range or a keyless table holding no row
+    copies nothing and fails nothing."""
+    source, target = pair(new_database, source_server, target_server,
+                          "CREATE TABLE w (id INT PRIMARY KEY, b LONGBLOB)", "CREATE TABLE e (b LONGBLOB)")
+    query(source, "INSERT INTO w SELECT seq * 100, REPEAT('x', 2000) FROM seq_1_to_5")
+    catalog = read_catalog(source, batches=3, min_rows_per_batch=1)
+    query(source, "DELETE FROM w WHERE id <= 200")  # the first batch's range is now empty
+    monkeypatch.setattr(copier, "FIRST_CHUNK_ROWS", 1)
+    results = load(catalog, source, target)
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert query(target, "SELECT id FROM w ORDER BY id") == [(300,), (400,), (500,)]

@@ -163,6 +163,9 @@ class TableCopier:
     def __post_init__(self) -> None:
         self.rows_per_chunk = self.rows_per_chunk or FIRST_CHUNK_ROWS
         self._guessed = False
+        #: Transit bytes of a typical row (guessed, then measured): only rows that may be near
+        #: the cap are measured before they are read.
+        self._row_text_bytes = 0
         cols = [(c.name, c.data_type) for c in self.table.copy_columns]
         self._line = row_text_expr(cols)
         # Numbers and dates go straight into their columns (the server parses the text once);
@@ -232,6 +235,9 @@ class TableCopier:
         return row, sum("cut by GROUP_CONCAT" in m for m in messages)
 
     def _fetch(self, src: Connection, pred: str, params: list[Any], suffix: str = "") -> tuple[bytes, int]:
+        if (self.rows_per_chunk == 1 and self._row_text_bytes * 2 >= CHUNK_CAP_BYTES
+                and self._over_cap(src, pred, params, suffix)):
+            return b"", -1  # one row too wide for a chunk: not sent only to be cut
         sql = (f"SELECT COUNT(*), CAST(GROUP_CONCAT({self._line} SEPARATOR '\\n') AS BINARY) "
                f"FROM (SELECT * FROM {quote(self.table.name)}{self._index} WHERE {pred}{suffix}) AS _c")
         (count, data), cut = self._read(src, sql, params)
@@ -240,6 +246,17 @@ class TableCopier:
         # GROUP_CONCAT puts separators between rows only: without a terminator after the last
         # row, LOAD DATA reads an empty last field as NULL ('' lost, or refused if NOT NULL).
         return ((data + b"\n") if data else b""), int(count)
+
+    def _over_cap(self, src: Connection, pred: str, params: list[Any], suffix: str) -> bool:
+        """Whether the one row ``pred`` selects is wider, as transit text, than a chunk may be
+        (measured by the server: nothing travels). NULL means the server could not even build
+        the text (over its max_allowed_packet): over the cap too."""
+        row, _ = self._read(
+            src, f"SELECT LENGTH({self._line}) FROM {quote(self.table.name)}{self._index} "
+                 f"WHERE {pred}{suffix}" + ("" if suffix else " LIMIT 1"), params)
+        if row is None:  # no row there
+            return False
+        return row[0] is None or int(row[0]) >= CHUNK_CAP_BYTES
 
     def _next_cursor(self, src: Connection, lower_pred: str, lower_params: list[Any],
                      upper_pred: str, upper_params: list[Any], rows: int) -> tuple | None:
@@ -260,11 +277,13 @@ class TableCopier:
                                     "WHERE table_schema = DATABASE() AND table_name = %s",
                                [self.table.name])
         if avg:
+            self._row_text_bytes = 2 * int(avg)
             self.rows_per_chunk = max(1, min(self.rows_per_chunk,
                                              TARGET_CHUNK_BYTES // (2 * int(avg) + 1)))
 
     def _learn(self, data: bytes, count: int) -> None:
         per_row = max(1, len(data) // count)
+        self._row_text_bytes = per_row
         self.rows_per_chunk = max(1, min(MAX_CHUNK_ROWS, TARGET_CHUNK_BYTES // per_row))
 
     def _key_chunks(self, src: Connection, rng: KeyRange | None, max_packet: int, where: str):
@@ -282,7 +301,9 @@ class TableCopier:
                 if self.rows_per_chunk > 1:
                     self.rows_per_chunk = max(1, self.rows_per_chunk // 8)
                     continue
-                # One row over the cap: stream it (the chunk holds exactly that row).
+                # One row over the cap: stream it (the chunk holds exactly that row), and
+                # measure the next rows before reading them.
+                self._row_text_bytes = max(self._row_text_bytes, CHUNK_CAP_BYTES)
                 yield _Streamed(self._row_pieces(src, chunk_pred, chunk_params, "")), 1
             elif count:
                 yield data, count
@@ -301,6 +322,7 @@ class TableCopier:
                 if self.rows_per_chunk > 1:
                     self.rows_per_chunk = max(1, self.rows_per_chunk // 8)
                     continue
+                self._row_text_bytes = max(self._row_text_bytes, CHUNK_CAP_BYTES)
                 yield _Streamed(self._row_pieces(src, "1=1", [], f" LIMIT 1 OFFSET {offset}")), 1
                 offset += 1
                 continue
