@@ -47,7 +47,10 @@ module "rds" {
   deletion_protection = var.deletion_protection
   skip_final_snapshot = var.skip_final_snapshot
   alarm_topic_arn     = module.security.alarm_topic_arn
-  tags                = local.tags
+
+  binlog_for_reverse_replication = var.aurora_binlog_for_rollback
+  binlog_retention_hours         = var.aurora_binlog_retention_hours
+  tags                           = local.tags
 }
 
 module "dms" {

@@ -33,6 +33,11 @@ output "aurora_secret_arn" {
   value       = module.rds.master_user_secret_arn
 }
 
+output "aurora_binlog_retention_sql" {
+  description = "Run once on the writer before the cutover: Aurora keeps its binlog for the reverse stream. Null with the binlog off."
+  value       = module.rds.binlog_retention_sql
+}
+
 output "dms_task_arn" {
   description = "The CDC-only task (null without DMS)."
   value       = var.enable_dms ? module.dms[0].replication_task_arn : null

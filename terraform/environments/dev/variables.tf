@@ -66,6 +66,20 @@ variable "aurora_reader_count" {
   nullable    = false
 }
 
+variable "aurora_binlog_for_rollback" {
+  description = "Aurora's binlog on in ROW format: the rollback after cutover replicates Aurora's writes back to on-prem. Costs some write throughput; turn off when the rollback window has closed."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "aurora_binlog_retention_hours" {
+  description = "Hours Aurora keeps binlog files for the reverse stream (run the aurora_binlog_retention_sql output on the writer)."
+  type        = number
+  default     = 24
+  nullable    = false
+}
+
 variable "deletion_protection" {
   description = "Deletion protection of the cluster (this dev environment turns it off)."
   type        = bool

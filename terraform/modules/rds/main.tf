@@ -16,21 +16,35 @@ resource "aws_db_subnet_group" "this" {
 # Parameter groups
 ################################################################################
 
+locals {
+  # binlog_format is static: the writer applies it at its next reboot. With the binlog on, a
+  # non-SUPER account (Aurora grants none) can create functions and triggers only when
+  # log_bin_trust_function_creators is set.
+  binlog_parameters = var.binlog_for_reverse_replication ? [
+    { name = "binlog_format", value = "ROW", apply_method = "pending-reboot" },
+    { name = "binlog_row_image", value = "FULL", apply_method = "pending-reboot" },
+    { name = "log_bin_trust_function_creators", value = "1", apply_method = "immediate" },
+    ] : [
+    { name = "binlog_format", value = "OFF", apply_method = "pending-reboot" },
+  ]
+}
+
 resource "aws_rds_cluster_parameter_group" "this" {
-  name        = "${var.name}-cluster"
-  family      = "aurora-mysql8.0"
+  name   = "${var.name}-cluster"
+  family = "aurora-mysql8.0"
+  # The description forces a new group when it changes (and a group in use cannot be
+  # replaced), so it does not follow binlog_for_reverse_replication.
   description = "${var.name}: row binlog for reverse replication, TLS only, utf8mb4, ${var.time_zone}"
 
-  # ROW binlog lets the target feed reverse replication for a rollback after cutover.
-  parameter {
-    name         = "binlog_format"
-    value        = "ROW"
-    apply_method = "pending-reboot"
-  }
-  parameter {
-    name         = "binlog_row_image"
-    value        = "FULL"
-    apply_method = "pending-reboot"
+  # The binary log feeds the reverse stream (on-prem replicates Aurora) for a rollback after
+  # cutover; OFF spares Aurora writing it once the rollback window is over.
+  dynamic "parameter" {
+    for_each = local.binlog_parameters
+    content {
+      name         = parameter.value.name
+      value        = parameter.value.value
+      apply_method = parameter.value.apply_method
+    }
   }
   parameter {
     name  = "require_secure_transport"

@@ -47,3 +47,8 @@ output "instance_ids" {
   description = "Writer first, then readers."
   value       = concat([aws_rds_cluster_instance.writer.id], aws_rds_cluster_instance.reader[*].id)
 }
+
+output "binlog_retention_sql" {
+  description = "Run once on the writer (master user) after apply, before the cutover: Aurora keeps binlog files binlog_retention_hours for the reverse stream. Null with the binlog off."
+  value       = var.binlog_for_reverse_replication ? "CALL mysql.rds_set_configuration('binlog retention hours', ${var.binlog_retention_hours});" : null
+}

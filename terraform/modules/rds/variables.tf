@@ -127,6 +127,25 @@ variable "time_zone" {
   nullable    = false
 }
 
+variable "binlog_for_reverse_replication" {
+  description = "Binary log on (binlog_format=ROW, binlog_row_image=FULL, log_bin_trust_function_creators=1): needed for the rollback after cutover, where the on-prem server replicates every write made on Aurora. Costs some write throughput (Aurora writes a binlog besides its storage log): turn it off once the rollback window has closed. binlog_format takes effect at the writer's next reboot."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "binlog_retention_hours" {
+  description = "Hours Aurora keeps binlog files, at least as long as the on-prem server may stay behind or down during the rollback window. Set through SQL, not the parameter group: run the binlog_retention_sql output on the writer."
+  type        = number
+  default     = 24
+  nullable    = false
+
+  validation {
+    condition     = var.binlog_retention_hours >= 1 && var.binlog_retention_hours <= 2160 && floor(var.binlog_retention_hours) == var.binlog_retention_hours
+    error_message = "binlog_retention_hours must be a whole number of hours from 1 to 2160 (90 days, Aurora MySQL 3's maximum)."
+  }
+}
+
 variable "log_exports" {
   description = "Logs exported to CloudWatch."
   type        = list(string)

@@ -52,6 +52,15 @@ run "secure_defaults" {
     error_message = "row binlog, TLS only, utf8mb4 and UTC in the cluster parameter group"
   }
   assert {
+    condition = alltrue([for p in ["binlog_format=ROW", "binlog_row_image=FULL", "log_bin_trust_function_creators=1"] :
+    contains([for q in aws_rds_cluster_parameter_group.this.parameter : "${q.name}=${q.value}"], p)])
+    error_message = "the binlog is on by default, in ROW format with full row images, for the reverse stream"
+  }
+  assert {
+    condition     = output.binlog_retention_sql == "CALL mysql.rds_set_configuration('binlog retention hours', 24);"
+    error_message = "binlog retention is 24 hours by default, set by the SQL the module outputs"
+  }
+  assert {
     condition     = length(aws_cloudwatch_metric_alarm.cpu) == 1 && length(aws_cloudwatch_metric_alarm.replica_lag) == 1
     error_message = "CPU and replica-lag alarms go to the topic"
   }
@@ -104,4 +113,54 @@ run "one_subnet_is_refused" {
     subnet_ids = ["subnet-0aaaaaaaaaaaaaaaa"]
   }
   expect_failures = [var.subnet_ids]
+}
+
+run "the_binlog_may_be_turned_off_after_the_rollback_window" {
+  command = plan
+  variables {
+    binlog_for_reverse_replication = false
+  }
+  assert {
+    condition     = [for q in aws_rds_cluster_parameter_group.this.parameter : q.value if q.name == "binlog_format"] == ["OFF"]
+    error_message = "binlog_format is OFF when the reverse stream is not needed"
+  }
+  assert {
+    condition     = length([for q in aws_rds_cluster_parameter_group.this.parameter : q if contains(["binlog_row_image", "log_bin_trust_function_creators"], q.name)]) == 0
+    error_message = "no binlog settings with the binlog off"
+  }
+  assert {
+    condition     = output.binlog_retention_sql == null
+    error_message = "no retention to set with the binlog off"
+  }
+  assert {
+    condition     = contains([for q in aws_rds_cluster_parameter_group.this.parameter : "${q.name}=${q.value}"], "require_secure_transport=ON")
+    error_message = "the other cluster parameters stay"
+  }
+}
+
+run "binlog_retention_follows_the_variable" {
+  command = plan
+  variables {
+    binlog_retention_hours = 168
+  }
+  assert {
+    condition     = output.binlog_retention_sql == "CALL mysql.rds_set_configuration('binlog retention hours', 168);"
+    error_message = "the retention SQL carries binlog_retention_hours"
+  }
+}
+
+run "binlog_retention_beyond_90_days_is_refused" {
+  command = plan
+  variables {
+    binlog_retention_hours = 2161
+  }
+  expect_failures = [var.binlog_retention_hours]
+}
+
+run "fractional_binlog_retention_is_refused" {
+  command = plan
+  variables {
+    binlog_retention_hours = 1.5
+  }
+  expect_failures = [var.binlog_retention_hours]
 }
