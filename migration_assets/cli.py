@@ -512,6 +512,19 @@ def cmd_aws_env(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aws_pitr(args: argparse.Namespace) -> int:
+    from migration_assets.lib.aws import pitr
+
+    to = None if args.latest else pitr.parse_time(args.to)
+    rds = pitr.rds_client(args.region)
+    plan = pitr.plan_restore(rds, source=args.cluster, new_cluster=args.new_cluster, to=to,
+                             instance_class=args.instance_class, clone=args.clone)
+    result = pitr.execute(rds, plan, timeout_s=args.timeout, poll_s=args.poll,
+                          progress=lambda line: print(line, file=sys.stderr, flush=True))
+    print("\n".join(pitr.next_steps(result)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dbmigrate",
@@ -630,6 +643,26 @@ def build_parser() -> argparse.ArgumentParser:
     aws = sub.add_parser("aws-env", help="AURORA_DB_* export lines from `terraform output -json`")
     aws.add_argument("outputs", help="file with the JSON, or - for standard input")
     aws.set_defaults(func=cmd_aws_env)
+
+    aws_group = sub.add_parser("aws", help="AWS recovery actions through boto3")
+    aws_sub = aws_group.add_subparsers(dest="aws_command", required=True)
+    pitr_p = aws_sub.add_parser("pitr", help="restore the Aurora cluster to a point in time as a "
+                                             "NEW cluster (last resort; the old one is untouched)")
+    pitr_p.add_argument("--cluster", required=True, help="the Aurora cluster to restore from")
+    when = pitr_p.add_mutually_exclusive_group(required=True)
+    when.add_argument("--to", help='time to restore to, "2026-11-26 10:00:00" (UTC) or ISO 8601 '
+                                   "with an offset; inside the cluster's restorable window")
+    when.add_argument("--latest", action="store_true", help="the latest restorable time")
+    pitr_p.add_argument("--new-cluster", required=True, help="identifier of the new cluster")
+    pitr_p.add_argument("--instance-class", help="writer class (default: the source writer's)")
+    pitr_p.add_argument("--clone", action="store_true",
+                        help="copy-on-write clone instead of a full copy (faster; --latest only)")
+    pitr_p.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    pitr_p.add_argument("--timeout", type=float, default=7200,
+                        help="seconds to wait for the cluster and its writer (default 7200)")
+    pitr_p.add_argument("--poll", type=float, default=30, help="seconds between status reads "
+                                                                "(default 30)")
+    pitr_p.set_defaults(func=cmd_aws_pitr)
 
     rollback = sub.add_parser("rollback", help="return the target to empty or to a schema version "
                                                "before cutover (the source is not touched)")

@@ -1,0 +1,1 @@
+"""AWS operations that are not Terraform's: one-off recovery actions through boto3."""
