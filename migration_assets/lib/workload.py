@@ -13,6 +13,11 @@ as well as the demo's, without knowing either:
 
 It runs at a set rate of row changes per second for a set time, in small transactions, and
 stops by itself. Rows it fails to change (a rare unique collision) are counted, not retried.
+
+With ``follow`` it behaves like an application through a cutover: a change the frozen source
+refuses (read-only) is retried, not lost, until the cutover has switched, then the workload
+reconnects to the target (the repointed endpoint) and carries on there. How long changes were
+refused is measured: that is the downtime the application saw.
 """
 
 from __future__ import annotations
@@ -27,12 +32,23 @@ import pymysql
 from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog, Table
-from migration_assets.lib.connection import CONNECTION_ERRORS, LOCK_ERRORS, DbSettings, connect
+from migration_assets.lib.connection import (
+    CONNECTION_ERRORS,
+    LOCK_ERRORS,
+    DbSettings,
+    connect,
+    open_connection,
+)
+from migration_assets.lib.cutover.plan import Status, Step
+from migration_assets.lib.cutover.state import STEPS_TABLE
 from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote
 from migration_assets.lib.errors import MigrationError
 
 TICK_S = 0.02
 AUTO_INCREMENT_EXHAUSTED = 1467
+#: The server refuses writes: --read-only (1290), super_read_only (1836, MySQL 8).
+READ_ONLY_ERRORS = (1290, 1836)
+RETRY_REFUSED_S = 0.02
 STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 
 
@@ -64,6 +80,9 @@ class WorkloadStats:
     deletes: int = 0
     failed: int = 0
     rolled_back: int = 0  # changes the server rolled back (deadlock, lock wait): not counted
+    refused: int = 0  # tries a read-only server refused (retried, then made on the target)
+    refused_s: float = 0.0  # from the first refused try to the next change that was made
+    moved: bool = False  # reconnected to the target after a cutover
     seconds: float = 0.0
     per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -77,6 +96,9 @@ class WorkloadStats:
         self.deletes += other.deletes
         self.failed += other.failed
         self.rolled_back += other.rolled_back
+        self.refused += other.refused
+        self.refused_s = max(self.refused_s, other.refused_s)
+        self.moved = self.moved or other.moved
         for name, n in other.per_table.items():
             self.per_table[name] += n
 
@@ -171,6 +193,10 @@ class Workload:
     mix: tuple[float, float, float] = (0.4, 0.45, 0.15)  # insert, update, delete
     _disabled: set[str] = field(default_factory=set, init=False, repr=False)
 
+    #: Where the application moves once a cutover has switched (None: it stays on the source,
+    #: and a read-only refusal is an error).
+    follow: DbSettings | None = None
+
     def run(self, stop: threading.Event | None = None) -> WorkloadStats:
         if self.rate <= 0 or self.seconds <= 0:
             raise MigrationError("the workload needs a positive --rate and --seconds")
@@ -179,7 +205,8 @@ class Workload:
         inserted: dict[str, list[int]] = defaultdict(list)
         # One transaction per change, as OLTP applications commit: small transactions keep
         # parallel workloads from deadlocking each other on gap and auto-increment locks.
-        with connect(self.settings, autocommit=True) as conn:
+        conn = open_connection(self.settings, autocommit=True)
+        try:
             plans = plan(conn, self.catalog, self.settings.database)
             if not plans:
                 raise MigrationError(f"no table of {self.settings.database} can take generic writes "
@@ -193,18 +220,46 @@ class Workload:
                 due += self.rate * TICK_S
                 todo, due = int(due), due - int(due)
                 for _ in range(todo):
-                    try:
-                        self._one(conn, rng, plans, inserted, stats)
-                    except pymysql.err.OperationalError as exc:
-                        if not (exc.args and exc.args[0] in LOCK_ERRORS):
-                            raise
-                        stats.rolled_back += 1  # as an application would see it: not made
+                    conn = self._change(conn, rng, plans, inserted, stats, started, stop)
                 sleep = TICK_S - ((time.monotonic() - started) - now)
                 if sleep > 0:
                     time.sleep(sleep)
             conn.commit()
             stats.seconds = time.monotonic() - started
+        finally:
+            conn.close()
         return stats
+
+    def _change(self, conn: Connection, rng: random.Random, plans: list[TablePlan],
+                inserted: dict[str, list[int]], stats: WorkloadStats, started: float,
+                stop: threading.Event | None) -> Connection:
+        """One change, retried while a read-only source refuses it; returns the connection to
+        use from now on (the target's, once the cutover has switched)."""
+        refused_since: float | None = None
+        while True:
+            try:
+                self._one(conn, rng, plans, inserted, stats)
+            except pymysql.err.OperationalError as exc:
+                code = exc.args[0] if exc.args else None
+                if code in LOCK_ERRORS:
+                    stats.rolled_back += 1  # as an application would see it: not made
+                    return conn
+                if self.follow is None or code not in READ_ONLY_ERRORS:
+                    raise
+                stats.refused += 1
+                refused_since = refused_since or time.monotonic()
+                if time.monotonic() - started >= self.seconds + 60 or (stop is not None and stop.is_set()):
+                    return conn  # give up on this change: the run is over
+                if not stats.moved and _switched(self.follow):
+                    conn.close()
+                    conn = open_connection(self.follow, autocommit=True)  # the repointed endpoint
+                    stats.moved = True
+                else:
+                    time.sleep(RETRY_REFUSED_S)
+                continue
+            if refused_since is not None:
+                stats.refused_s += time.monotonic() - refused_since
+            return conn
 
     def _one(self, conn: Connection, rng: random.Random, plans: list[TablePlan],
              inserted: dict[str, list[int]], stats: WorkloadStats) -> None:
@@ -240,7 +295,7 @@ class Workload:
                     try:
                         cur.execute(update, (key,))
                     except (pymysql.err.OperationalError, pymysql.err.DataError) as exc:
-                        if exc.args and exc.args[0] in CONNECTION_ERRORS + LOCK_ERRORS:
+                        if exc.args and exc.args[0] in CONNECTION_ERRORS + LOCK_ERRORS + READ_ONLY_ERRORS:
                             raise
                         self._disabled.add(update)  # e.g. a CHECK (JSON_VALID) the change breaks
                         stats.failed += 1
@@ -267,3 +322,15 @@ def run_parallel(workloads: list[Workload]) -> WorkloadStats:
     for r in results:
         total.add(r)
     return total
+
+
+def _switched(target: DbSettings) -> bool:
+    """Whether a cutover into ``target`` has switched (its step recorded done): from then on
+    the application writes there. Read with the application's own account (SELECT only)."""
+    try:
+        with connect(target) as conn, conn.cursor() as cur:
+            cur.execute(f"SELECT 1 FROM {quote(STEPS_TABLE)} WHERE step = %s AND status = %s",
+                        (Step.SWITCH.value, Status.DONE.value))
+            return cur.fetchone() is not None
+    except (MigrationError, pymysql.err.MySQLError):
+        return False  # no cutover table yet, or the target is not reachable: not switched
