@@ -479,13 +479,18 @@ def cmd_workload(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise MigrationError(f"--threads must be at least 1, got {args.threads}")
     catalog = cat.load(cat.resolve_path(args.catalog))
+    follow = target_settings_from_env() if args.follow_cutover else None
     stats = run_parallel([Workload(source_settings_from_env(), catalog, rate=args.rate / args.threads,
-                                   seconds=args.seconds, seed=args.seed + i)
+                                   seconds=args.seconds, seed=args.seed + i, follow=follow)
                           for i in range(args.threads)])
     print(f"workload: {stats.changes:,} row changes in {stats.seconds:.1f} s "
           f"({stats.changes / max(stats.seconds, 1e-9):,.0f}/s): {stats.inserts:,} inserts, "
           f"{stats.updates:,} updates, {stats.deletes:,} deletes, {stats.failed:,} refused by constraints, "
           f"{stats.rolled_back:,} rolled back by the server (deadlock)")
+    if follow is not None:
+        where = "moved to the target after the cutover" if stats.moved else "stayed on the source"
+        print(f"workload: {where}; changes were refused (read-only) for {stats.refused_s:.2f} s at "
+              f"most ({stats.refused:,} refused tries, each retried until it was made)")
     return 0
 
 
@@ -631,6 +636,10 @@ def build_parser() -> argparse.ArgumentParser:
     wl.add_argument("--threads", type=int, default=1,
                     help="connections writing in parallel, sharing the rate (default 1)")
     wl.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
+    wl.add_argument("--follow-cutover", action="store_true",
+                    help="behave like an application through a cutover: retry the changes a "
+                         "read-only source refuses, move to the target (AURORA_DB_*) once the "
+                         "cutover has switched, and report how long changes were refused")
     wl.set_defaults(func=cmd_workload)
 
     dms = sub.add_parser("dms", help="AWS DMS settings generated from the catalog")
