@@ -189,9 +189,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from migration_assets.lib.flyway.engine import FlywayEngine
     from migration_assets.lib.rollback import before_cutover as rb
 
-    if not args.before_cutover:
-        raise MigrationError("only the rollback before cutover is built here: run "
-                             "`dbmigrate rollback --before-cutover --empty | --to-version V`")
+    if args.after_cutover:
+        return _rollback_after_cutover(args)
     destination = rb.Destination.parse(to_version=args.to_version, empty=args.empty)
     catalog = cat.load(cat.resolve_path(args.catalog))
     source, target = source_settings_from_env(), target_settings_from_env()
@@ -201,6 +200,29 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     plan = rb.plan(target, destination, source=source, engine=engine)
     outcome = rb.execute(plan, stream=stream, target=target, catalog=catalog, engine=engine, log=_log)
     print(outcome.sentence(target))
+    return 0
+
+
+def _rollback_after_cutover(args: argparse.Namespace) -> int:
+    from migration_assets.lib import catalog as cat
+    from migration_assets.lib.rollback import after_cutover as rb
+
+    if args.to_version or args.empty:
+        raise MigrationError("--to-version and --empty belong to the rollback before cutover; after "
+                             "cutover the source gets the target's writes back: `dbmigrate rollback "
+                             "--after-cutover [--timeout S]`")
+    catalog = cat.load(cat.resolve_path(args.catalog))
+    source, target = source_settings_from_env(), target_settings_from_env()
+    result = rb.prepare(source=source, target=target, catalog=catalog, timeout_s=args.timeout,
+                        log=_log).run()
+    if result.already_done:
+        print("the rollback is already done (recorded on the target); nothing to do")
+    if result.report:
+        from migration_assets.lib import report
+
+        print(report.as_text(result.report))
+    print("\n".join(rb.summary(result)))
+    print(rb.next_step(source.address))
     return 0
 
 
@@ -462,6 +484,9 @@ def cmd_cutover(args: argparse.Namespace) -> int:
     cutover = prepare(source=source, target=target, catalog=catalog, stream=stream,
                       max_lag_s=cfg.max_lag_s, reverse=False if args.no_reverse else None,
                       timeout_s=args.timeout, migrations=resolve_location(args.locations), log=_log)
+    if args.abort:
+        print(cutover.abort())
+        return 0
     result = cutover.run()
     if result.already_done:
         print("the cutover is already done (recorded on the target); nothing to do")
@@ -624,6 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     cut.add_argument("--no-reverse", action="store_true",
                      help="no reverse stream (default: the source replicates the target after the "
                           "switch, with the replication engine)")
+    cut.add_argument("--abort", action="store_true",
+                     help="call off an unfinished cutover (after a crash or a refusal) without "
+                          "continuing: unfreeze the source, forget its steps; refused once switched")
     cut.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
     cut.add_argument("--locations", help="migrations folder (default $DBMIGRATE_MIGRATIONS_DIR or "
                                          "db/migrations): none may be pending on the target")
@@ -673,13 +701,21 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "(default 30)")
     pitr_p.set_defaults(func=cmd_aws_pitr)
 
-    rollback = sub.add_parser("rollback", help="return the target to empty or to a schema version "
-                                               "before cutover (the source is not touched)")
-    rollback.add_argument("--before-cutover", action="store_true", required=True,
-                          help="the cutover has not happened: stop and forget change capture")
-    where = rollback.add_mutually_exclusive_group(required=True)
+    rollback = sub.add_parser("rollback", help="before cutover: return the target to empty or to a "
+                                               "schema version; after: give the source the target's "
+                                               "writes and make it the primary again")
+    moment = rollback.add_mutually_exclusive_group(required=True)
+    moment.add_argument("--before-cutover", action="store_true",
+                        help="the cutover has not happened: stop and forget change capture")
+    moment.add_argument("--after-cutover", action="store_true",
+                        help="the cutover is done: freeze the target, let the source apply its "
+                             "writes, verify, make the source writable")
+    where = rollback.add_mutually_exclusive_group()
     where.add_argument("--to-version", help="undo the target's schema to this applied version")
     where.add_argument("--empty", action="store_true", help="drop and re-create the target database")
+    rollback.add_argument("--timeout", type=float, default=60,
+                          help="after cutover: seconds the frozen target waits for the source to "
+                               "apply its writes (default 60)")
     rollback.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
     rollback.add_argument("--locations", help="migrations folder (default $DBMIGRATE_MIGRATIONS_DIR "
                                               "or db/migrations)")

@@ -27,7 +27,7 @@ EXPECTED_CHECKS = sorted([
     "target/schema:flyway_validate", "migration/verification_report:all_tables_match",
     "migration/change_stream:stream_healthy", "migration/live_verification:live_tables_match",
     *(f"target/shop/{t}:{c}" for t in DEMO_TABLES for c in ("checksum_matches", "row_count_matches"))])
-EXPECTED_JOBS = ["cutover", "full_migration", "live_verification", "rollback_before_cutover",
+EXPECTED_JOBS = ["cutover", "full_migration", "live_verification", "rollback", "rollback_before_cutover",
                  "schema_migration", "start_change_capture", "stop_change_capture"]
 EXPECTED_SENSORS = ["change_stream_sensor"]
 

@@ -4,7 +4,9 @@ The guarantees live here, not in the engines: a stream starts only from a target
 consistent copy of one snapshot (every batch copied from it), only after the source passed
 the CDC pre-flight, and exactly at that snapshot's position; its start is recorded on the
 target first, so a controller killed at any point is simply run again: ``start`` then resumes
-the engine from the position it had applied, never from the snapshot a second time.
+the engine from the position it had applied, never from the snapshot a second time. Once a
+cutover to the target is recorded finished, ``start`` is refused: the target takes the
+application's writes then, and changes from the old source must never land on it again.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
+
+from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc import preflight, state
@@ -21,12 +25,33 @@ from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy import triggers
 from migration_assets.lib.copy.boundaries import resolve
 from migration_assets.lib.dialects.flavor import detect
+from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
+
+#: The cutover's step record on the target (written by lib/cutover, which comes after this
+#: stage; only ``step`` and ``status`` are read): its ``switch`` step ``done`` is a finished cutover.
+CUTOVER_TABLE = "_dbmigrate_cutover"
+
+
+def refuse_after_cutover(conn: Connection) -> None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() "
+                    "AND table_name = %s", (CUTOVER_TABLE,))
+        if cur.fetchone() is None:
+            return
+        cur.execute(f"SELECT status FROM {quote(CUTOVER_TABLE)} WHERE step = 'switch'")
+        row = cur.fetchone()
+    if row is not None and row[0] == "done":
+        raise MigrationError(
+            "change capture cannot start again: a finished cutover is recorded on this target, which "
+            "takes the application's writes now, and changes from the old source would overwrite "
+            "them (to go back to the source, run `dbmigrate rollback --after-cutover`)")
 
 
 def start(stream: ChangeStream, *, source: DbSettings, target: DbSettings, catalog: Catalog,
           replication_user: DbSettings | None) -> StreamStatus:
     with connect(target) as conn:
+        refuse_after_cutover(conn)
         record = state.stream_record(conn)
         if record is not None:
             if record.engine != stream.engine:

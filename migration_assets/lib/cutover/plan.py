@@ -42,9 +42,9 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One step as recorded on the target."""
+    """One step as recorded on the target (a cutover :class:`Step`, or a rollback's step)."""
 
-    step: Step
+    step: StrEnum
     status: Status
     started_at: dt.datetime
     finished_at: dt.datetime | None = None

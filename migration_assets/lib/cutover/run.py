@@ -9,7 +9,10 @@ Guarantees:
   cutover again continues from the first step not recorded done, never freezing or verifying
   twice; the source stays read-only meanwhile (that is safe: nobody writes anywhere);
 - once switched, a run only reports the recorded cutover (and starts the reverse stream if it
-  was asked for and is not running yet).
+  was asked for and is not running yet);
+- ``abort`` (``dbmigrate cutover --abort``) calls off an unfinished cutover without continuing
+  it: the source writable, the stream running, the unfinished steps forgotten; after the switch
+  it is refused (then only ``dbmigrate rollback --after-cutover`` goes back).
 
 Caveats: accounts holding SUPER / READ_ONLY ADMIN are not stopped by ``read_only`` on MariaDB
 (the final verification then finds the source moved and refuses); DMS reports no applied
@@ -290,22 +293,10 @@ class Cutover:
                 self.log(f"{table.name}: AUTO_INCREMENT = {value} on the target")
         with connect(self.target) as conn:
             state.finish_step(conn, Step.VERIFY, source=goal,
-                              detail={"report": [_row_json(r) for r in rows]})
+                              detail={"report": [row_json(r) for r in rows]})
 
     def _verify_table(self, catalog: Catalog, table: Table) -> report.ReportRow:
-        batches = batches_for(table, catalog.batches)
-        v = verify_table(self.source, self.target, table, batches)
-        detail = ""
-        if not v.checksum_ok:
-            wrong = {r.batch for r in v.checksum_mismatches}
-            with connect(self.source) as src, connect(self.target) as tgt:
-                _session(src)
-                _session(tgt)
-                found = row_differences(src, tgt, table, [b for b in batches if b.key in wrong], limit=5)
-            detail = "; ".join(d.describe() for d in found)
-        row = report.table_row(table.name, v, v.seconds, detail=detail)
-        self.log(f"{table.name}: {row.source_rows:,} / {row.target_rows:,} rows: {row.checksum}")
-        return row
+        return verify_one(self.source, self.target, catalog, table, log=self.log)
 
     def _switch(self, progress: Progress) -> None:
         source_position = self._frozen_at_position(progress)
@@ -327,7 +318,7 @@ class Cutover:
             frozen_at = progress.get(Step.FREEZE).started_at  # type: ignore[union-attr]
             seconds = plan.freeze_window(frozen_at, writable_at)
             verify = progress.get(Step.VERIFY)
-            rows = [_row_from_json(r) for r in (verify.detail.get("report") or [])] if verify else []
+            rows = [row_from_json(r) for r in (verify.detail.get("report") or [])] if verify else []
             conn.begin()
             state.finish_step(conn, Step.SWITCH, source=source_position, target=target_position,
                               detail={"writable_at": writable_at.isoformat(), "freeze_seconds": seconds},
@@ -365,6 +356,55 @@ class Cutover:
         with connect(self.target) as conn:
             state.finish_step(conn, Step.REVERSE, target=position, detail={"channel": self.reverse.channel})
 
+    # -- abort -----------------------------------------------------------------------------------
+    def abort(self) -> str:
+        """``dbmigrate cutover --abort``: call off a cutover that crashed or was refused midway,
+        without continuing it. Refused once the switch is done (the target may take writes:
+        only the after-cutover rollback goes back then). Otherwise the forward stream runs
+        again if the switch had begun to stop it, the source is unfrozen, and the unfinished
+        steps are forgotten (an ``aborted`` audit row says so). Safe to repeat."""
+        progress = self._progress()
+        if progress.switched:
+            raise MigrationError(
+                "the cutover is finished (its switch is recorded done), so the target may already "
+                "take the application's writes and cannot simply be abandoned: go back with "
+                "`dbmigrate rollback --after-cutover`, which brings those writes to the source first")
+        begun = [s for s in plan.ORDER if s is not Step.PRECHECKS and progress.touched(s)]
+        if not begun:
+            return "no cutover under way on the target (the source was never frozen by it): nothing to abort"
+        if progress.touched(Step.SWITCH):
+            self._resume_forward_stream()
+        set_read_only(self.source, False)
+        self.log("source writable again (read_only = OFF)")
+        frozen = progress.get(Step.FREEZE)
+        names = ", ".join(s.value for s in begun)
+        with connect(self.target) as conn:
+            state.forget_steps(conn, [*begun, Step.PRECHECKS])
+            state.audit(conn, "aborted", source=frozen.source_position if frozen else None, target=None,
+                        frozen_at=frozen.started_at if frozen else None, writable_at=state.now(),
+                        freeze_seconds=None, tables=0, rows=0,
+                        detail=f"dbmigrate cutover --abort (steps begun: {names})")
+        return (f"cutover aborted (steps begun: {names}): the source is "
+                f"writable again and change capture ({self.stream.engine}) keeps the target following "
+                "it; the application stays on the source")
+
+    def _resume_forward_stream(self) -> None:
+        """The switch had begun: the stream may be stopped and (DMS) the target's triggers back."""
+        with connect(self.target) as conn:
+            record = cdc_state.stream_record(conn)
+            snapshot = cdc_state.get_snapshot(conn, record.snapshot_id) if record else None
+            if snapshot is None:
+                raise MigrationError("the change stream's record is gone from the target, so it cannot "
+                                     "be resumed: `dbmigrate cdc reset` and load again")
+            if self.stream.fires_triggers:
+                for table in self.catalog.tables:
+                    triggers.suspend(conn, self.target.database, table.name)
+        status = self.stream.start(snapshot, fresh=False)
+        if status.state is StreamState.FAILED:
+            raise MigrationError(f"change capture could not be resumed: {status.error}. "
+                                 f"Next: {status.next_step}")
+        self.log(f"change capture ({self.stream.engine}) resumed: {status.state.value}")
+
     # -- undo and results ------------------------------------------------------------------------
     def _undo(self, progress: Progress, exc: MigrationError) -> MigrationError:
         """A refusal after the freeze began: unfreeze the source, forget the freeze, say why."""
@@ -393,7 +433,7 @@ class Cutover:
                 already_done: bool = False) -> CutoverResult:
         freeze, switch, verify = (progress.get(s) for s in (Step.FREEZE, Step.SWITCH, Step.VERIFY))
         reverse = progress.get(Step.REVERSE)
-        rows = tuple(_row_from_json(r) for r in (verify.detail.get("report") or [])) if verify else ()
+        rows = tuple(row_from_json(r) for r in (verify.detail.get("report") or [])) if verify else ()
         writable = switch.detail.get("writable_at") if switch else None
         return CutoverResult(
             source_position=freeze.source_position if freeze else None,
@@ -404,12 +444,31 @@ class Cutover:
             reverse_channel=str(reverse.detail.get("channel")) if reverse and reverse.detail else None)
 
 
-def _row_json(row: report.ReportRow) -> dict:
+def verify_one(source: DbSettings, target: DbSettings, catalog: Catalog, table: Table, *,
+               log: Callable[[str], None] = lambda _m: None) -> report.ReportRow:
+    """One table's range checksums computed on both servers; for the ranges that differ, the
+    differing keys named (at most 5), whichever side has the row or the newer value."""
+    batches = batches_for(table, catalog.batches)
+    v = verify_table(source, target, table, batches)
+    detail = ""
+    if not v.checksum_ok:
+        wrong = {r.batch for r in v.checksum_mismatches}
+        with connect(source) as src, connect(target) as tgt:
+            _session(src)
+            _session(tgt)
+            found = row_differences(src, tgt, table, [b for b in batches if b.key in wrong], limit=5)
+        detail = "; ".join(d.describe() for d in found)
+    row = report.table_row(table.name, v, v.seconds, detail=detail)
+    log(f"{table.name}: {row.source_rows:,} / {row.target_rows:,} rows: {row.checksum}")
+    return row
+
+
+def row_json(row: report.ReportRow) -> dict:
     return {"table": row.table, "source_rows": row.source_rows, "target_rows": row.target_rows,
             "outcome": row.outcome.value, "detail": row.detail, "seconds": row.seconds}
 
 
-def _row_from_json(data: dict) -> report.ReportRow:
+def row_from_json(data: dict) -> report.ReportRow:
     return report.ReportRow(data["table"], int(data["source_rows"]), int(data["target_rows"]),
                             report.Outcome(data["outcome"]), data.get("detail", ""),
                             float(data.get("seconds", 0.0)))

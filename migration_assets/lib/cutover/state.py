@@ -8,14 +8,23 @@
   was refused after the freeze (and undone): positions, times, the write-freeze window.
 
 Neither table exists on the source: after the switch the reverse stream is told to ignore
-them, so the records written on the new primary never flow back.
+them, so the records written on the new primary never flow back. The rollback after cutover
+(lib/rollback/after_cutover.py) records its own steps in the same two tables for that reason:
+written while the target is frozen, they still never reach the on-prem server.
+
+Tests only: ``DBMIGRATE_TEST_PAUSE_AT=<step>`` makes a process sleep right after recording
+that step started (``DBMIGRATE_TEST_PAUSE_S``, default 60), so a test can kill -9 it there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import time
 from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import TypeVar
 
 from pymysql.connections import Connection
 
@@ -57,22 +66,31 @@ def _position(file: str | None, pos: int | None) -> BinlogPosition | None:
     return BinlogPosition(file, int(pos)) if file and pos is not None else None
 
 
-def read_progress(conn: Connection) -> Progress:
+AnyStep = TypeVar("AnyStep", bound=StrEnum)
+
+
+def read_records(conn: Connection, kind: type[AnyStep]) -> dict[AnyStep, StepRecord]:
+    """The recorded steps named by ``kind`` (the cutover's :class:`Step`, or the rollback's)."""
     ensure(conn)
     with conn.cursor() as cur:
         cur.execute(f"SELECT step, status, source_file, source_position, target_file, target_position, "
                     f"started_at, finished_at, detail FROM {quote(STEPS_TABLE)}")
         rows = cur.fetchall()
+    names = {member.value for member in kind}
     records = {}
     for step, status, sf, sp, tf, tp, started, finished, detail in rows:
-        if step not in Step.__members__.values():
-            continue  # a step of a newer version of the tool: not ours to interpret
-        records[Step(step)] = StepRecord(Step(step), Status(status), started, finished,
+        if step not in names:
+            continue  # another procedure's step, or a newer version's: not ours to interpret
+        records[kind(step)] = StepRecord(kind(step), Status(status), started, finished,
                                          _position(sf, sp), _position(tf, tp), json.loads(detail or "{}"))
-    return Progress(records)
+    return records
 
 
-def start_step(conn: Connection, step: Step) -> None:
+def read_progress(conn: Connection) -> Progress:
+    return Progress(read_records(conn, Step))
+
+
+def start_step(conn: Connection, step: StrEnum) -> None:
     """Record that ``step`` begins (again): committed before the step acts."""
     with conn.cursor() as cur:
         cur.execute(f"INSERT INTO {quote(STEPS_TABLE)} (step, status, started_at, detail) "
@@ -80,9 +98,16 @@ def start_step(conn: Connection, step: Step) -> None:
                     "started_at = VALUES(started_at), finished_at = NULL",
                     (step.value, Status.STARTED.value, now()))
     conn.commit()
+    _pause_for_tests(step)
 
 
-def finish_step(conn: Connection, step: Step, *, source: BinlogPosition | None = None,
+def _pause_for_tests(step: StrEnum) -> None:
+    """A fixed point for the kill -9 tests (nobody else sets the variable)."""
+    if os.environ.get("DBMIGRATE_TEST_PAUSE_AT") == step.value:
+        time.sleep(float(os.environ.get("DBMIGRATE_TEST_PAUSE_S") or 60))
+
+
+def finish_step(conn: Connection, step: StrEnum, *, source: BinlogPosition | None = None,
                 target: BinlogPosition | None = None, detail: Mapping[str, object] | None = None,
                 commit: bool = True) -> None:
     with conn.cursor() as cur:
@@ -97,7 +122,7 @@ def finish_step(conn: Connection, step: Step, *, source: BinlogPosition | None =
         conn.commit()
 
 
-def forget_steps(conn: Connection, steps: Iterable[Step]) -> None:
+def forget_steps(conn: Connection, steps: Iterable[StrEnum]) -> None:
     names = [s.value for s in steps]
     if names:
         with conn.cursor() as cur:
