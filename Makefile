@@ -36,8 +36,9 @@ down: install
 
 # End to end on the built-in local default, live: servers, demo data, a write workload during
 # the full load, change capture from its snapshot, the sensor launching the live verification.
-demo: up
-	@. ./$(ENV_FILE) && { $(BIN)/dbmigrate cdc reset > /dev/null 2>&1 || true; }  # a re-run starts over
+demo: install
+	@$(BIN)/dbmigrate dev down --state-dir $(STATE) > /dev/null 2>&1 || true  # a re-run starts over
+	@$(MAKE) --no-print-directory up
 	. ./$(ENV_FILE) && $(BIN)/dbmigrate demo-data --scale $(DEMO_SCALE) --replace
 	. ./$(ENV_FILE) && $(BIN)/dbmigrate catalog refresh
 	@. ./$(ENV_FILE) && bash scripts/demo.sh
@@ -45,8 +46,8 @@ demo: up
 
 demo-report:
 	@echo
-	@echo "=== Verification report (recomputed now from both servers, at one source position) ==="
-	@. ./$(ENV_FILE) && $(BIN)/dbmigrate schema validate && $(BIN)/dbmigrate verify --live
+	@echo "=== Verification report after the cutover (recomputed now from both servers: the target, now primary, and the old source, its replica) ==="
+	@. ./$(ENV_FILE) && $(BIN)/dbmigrate schema validate && $(BIN)/dbmigrate verify
 	@echo "Servers are still running. Explore in the UI:  . $(ENV_FILE) && $(BIN)/dagster dev -w workspace.yaml"
 	@echo "Stop and delete them:                          make down"
 

@@ -6,11 +6,17 @@
 #
 #   DEMO_RATE   row changes per second of the workload (default 200)
 #   DEMO_WRITE_S  seconds it writes (default 30): during the load and after it
+#   DEMO_CUTOVER_RATE  row changes per second of the application through the cutover (default 500)
+#
+# Then the cutover under writes: an application account (data privileges only, so the frozen
+# source refuses it) writes through `dagster job execute -j cutover`, retries what the frozen
+# source refuses and moves to the target once it has switched; the freeze window and how long
+# the application's changes were refused are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 LOG=.dbmigrate
-RATE=${DEMO_RATE:-200}; WRITE_S=${DEMO_WRITE_S:-30}
+RATE=${DEMO_RATE:-200}; WRITE_S=${DEMO_WRITE_S:-30}; CUT_RATE=${DEMO_CUTOVER_RATE:-500}
 export DBMIGRATE_CDC_CAUGHT_UP_TICKS=${DBMIGRATE_CDC_CAUGHT_UP_TICKS:-2}
 mkdir -p "$LOG"
 pids=()
@@ -48,7 +54,39 @@ $BIN/dbmigrate cdc wait --timeout 120
 step "dagster-daemon: change_stream_sensor sees the target caught up and launches live_verification (log: $LOG/daemon.log)"
 started=$(date +%s)
 $BIN/dagster-daemon run -w workspace.yaml > "$LOG/daemon.log" 2>&1 &
-pids+=("$!")
+daemon=$!; pids+=("$daemon")
 $BIN/dbmigrate dev wait-run --job live_verification --since-s 5 --timeout 240 \
   || { tail -n 30 "$LOG/daemon.log"; exit 1; }
 echo "    launched and verified $(( $(date +%s) - started )) s after the daemon started"
+kill "$daemon" 2>/dev/null || true  # its sensor would verify again while the cutover freezes
+
+step "cutover under writes: the application writes $CUT_RATE row changes/s as an account without SUPER (log: $LOG/app.log)"
+APP_USER=shop_app APP_PASSWORD=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(18))')
+$BIN/python - "$APP_USER" "$APP_PASSWORD" <<'PY'
+import sys
+from migration_assets.lib.connection import connect, source_settings_from_env, target_settings_from_env
+from migration_assets.lib.dialects.mysql import quote
+user, password = sys.argv[1:]
+for settings in (source_settings_from_env(), target_settings_from_env()):
+    with connect(settings) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION sql_log_bin = 0")  # an account, not data: stays on its server
+        cur.execute(f"CREATE OR REPLACE USER '{user}'@'%%' IDENTIFIED BY %s", (password,))
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {quote(settings.database)}.* TO '{user}'@'%'")
+PY
+ON_PREM_DB_USER=$APP_USER ON_PREM_DB_PASSWORD=$APP_PASSWORD AURORA_DB_USER=$APP_USER AURORA_DB_PASSWORD=$APP_PASSWORD \
+  $BIN/dbmigrate workload --rate "$CUT_RATE" --seconds 20 --threads 2 --seed 7 --follow-cutover > "$LOG/app.log" 2>&1 &
+app=$!; pids+=("$app")
+sleep 5
+step "dagster job execute -m migration_assets -j cutover   (log: $LOG/cutover.log)"
+$BIN/dagster job execute -m migration_assets -j cutover > "$LOG/cutover.log" 2>&1 \
+  || { tail -n 40 "$LOG/cutover.log"; fail "the cutover failed; full log in $LOG/cutover.log"; }
+wait "$app" || { cat "$LOG/app.log"; fail "the application workload failed"; }
+sed 's/^/    /' "$LOG/app.log"
+echo "=== Cutover (recorded on the target) ==="
+$BIN/dbmigrate cutover | grep -v "already done" | sed 's/^/    /'
+
+step "the reverse stream carries the application's writes on the target back to the old source"
+for _ in $(seq 1 60); do
+  $BIN/dbmigrate verify > "$LOG/final_verify.txt" 2>&1 && break
+  sleep 1
+done
