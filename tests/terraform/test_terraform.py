@@ -205,5 +205,29 @@ def test_dev_environment_applies_and_destroys_against_moto(tf: Terraform, moto_s
     for name in members:
         (instance,) = rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"]
         assert not instance["PubliclyAccessible"]
+    params = {p["ParameterName"]: p["ParameterValue"] for p in rds.describe_db_cluster_parameters(
+        DBClusterParameterGroupName=cluster["DBClusterParameterGroup"])["Parameters"]}
+    assert {k: params.get(k) for k in ("binlog_format", "binlog_row_image",
+                                       "log_bin_trust_function_creators")} == {
+        "binlog_format": "ROW", "binlog_row_image": "FULL", "log_bin_trust_function_creators": "1"}
+    assert outputs["aurora_binlog_retention_sql"]["value"] == (
+        "CALL mysql.rds_set_configuration('binlog retention hours', 24);")
+    _point_in_time_restore_of_the_applied_cluster(rds, cluster)
     tf.run(env, "destroy", "-auto-approve", "-input=false", env=AWS_ENV, timeout=900)
     assert rds.describe_db_clusters()["DBClusters"] == []
+
+
+def _point_in_time_restore_of_the_applied_cluster(rds, cluster: dict) -> None:
+    """dbmigrate aws pitr on the cluster Terraform made: the new cluster reuses its network and
+    parameter groups; the test (not the tool, which never deletes) removes it before destroy."""
+    from migration_assets.lib.aws import pitr
+
+    plan = pitr.plan_restore(rds, source="migration-dev", new_cluster="migration-dev-pitr", to=None)
+    pitr.execute(rds, plan, poll_s=0.01)
+    (new,) = rds.describe_db_clusters(DBClusterIdentifier="migration-dev-pitr")["DBClusters"]
+    same = ("DBSubnetGroup", "DBClusterParameterGroup", "VpcSecurityGroups", "KmsKeyId")
+    assert {k: new[k] for k in same} == {k: cluster[k] for k in same}
+    (writer,) = rds.describe_db_instances(DBInstanceIdentifier="migration-dev-pitr-writer")["DBInstances"]
+    assert writer["DBParameterGroups"][0]["DBParameterGroupName"] == "migration-dev-instance"
+    rds.delete_db_instance(DBInstanceIdentifier="migration-dev-pitr-writer", SkipFinalSnapshot=True)
+    rds.delete_db_cluster(DBClusterIdentifier="migration-dev-pitr", SkipFinalSnapshot=True)
