@@ -2,18 +2,27 @@
 every committed write is there, the freeze window is reported, the reverse stream carries the
 target's writes back), a catch-up timeout (the source writable again, the target untouched),
 a crash mid-way (a re-run finishes without freezing or verifying again), a finished cutover
-not redone."""
+not redone; kill -9 of `dbmigrate cutover` mid-verification and a re-run that completes it;
+`dbmigrate cutover --abort` after crashes, refused with `cdc start` once switched."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pymysql
 import pytest
 
+from migration_assets.cli import main
+from migration_assets.lib import catalog as cat
 from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc import config, controller
 from migration_assets.lib.cdc.stream import StreamState
@@ -22,6 +31,7 @@ from migration_assets.lib.copy.boundaries import resolve
 from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad
 from migration_assets.lib.cutover import run as cutover_run
+from migration_assets.lib.cutover import state as cutover_state
 from migration_assets.lib.cutover.plan import Step
 from migration_assets.lib.cutover.reverse import reverse_stream
 from migration_assets.lib.cutover.run import Cutover, prepare, set_read_only
@@ -30,7 +40,7 @@ from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify.checksums import verify_table
 from migration_assets.lib.workload import Workload
-from tests.helpers import MIGRATIONS, demo_source_and_target, query
+from tests.helpers import MIGRATIONS, PROJECT_ROOT, demo_source_and_target, env_for, query
 
 SCALE = 0.01
 READ_ONLY = 1290  # ER_OPTION_PREVENTS_STATEMENT
@@ -284,3 +294,134 @@ def test_dagster_cutover_asset_records_positions_and_freeze_window(migrated) -> 
     again = dg.materialize([build_cutover(catalog)], resources=resources, run_config=config)
     (mat2,) = again.asset_materializations_for_node("migration__cutover")
     assert mat2.metadata["already_done"].value is True
+
+
+def export(monkeypatch, source: DbSettings, target: DbSettings, catalog: Catalog,  # noqa: ANN001
+           folder: Path) -> dict[str, str]:
+    """The variables a user exports for `dbmigrate` (set here for in-process calls, returned for
+    subprocesses)."""
+    path = folder / "catalog.json"
+    cat.save(catalog, path)
+    env = {**env_for(source, target), "DBMIGRATE_CATALOG": str(path),
+           "DBMIGRATE_MIGRATIONS_DIR": str(MIGRATIONS), "DBMIGRATE_CDC_MAX_LAG_S": "5"}
+    for key in list(os.environ):
+        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def steps_recorded(target: DbSettings) -> dict[str, tuple]:
+    if not query(target, "SHOW TABLES LIKE '\\_dbmigrate\\_cutover'"):
+        return {}  # the cutover has not recorded anything yet
+    return {r[0]: r[1:] for r in query(target, "SELECT step, status, started_at, finished_at, source_file, "
+                                               "source_position FROM _dbmigrate_cutover")}
+
+
+def test_kill_9_mid_verification_then_rerun_completes_without_repeating_steps(
+        migrated, monkeypatch, tmp_path) -> None:
+    source, target, catalog, _stream = migrated
+    env = export(monkeypatch, source, target, catalog, tmp_path)
+    command = [sys.executable, "-m", "migration_assets.cli", "cutover", "--timeout", "30"]
+    with AppWrites(app_account(source), catalog) as writes:
+        # Only tests set DBMIGRATE_TEST_PAUSE_AT: the process sleeps once `verify` is recorded
+        # started (source frozen, target caught up), so the kill lands there every time.
+        killed = subprocess.Popen(command, env={**env, "DBMIGRATE_TEST_PAUSE_AT": "verify"},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=PROJECT_ROOT)
+        deadline = time.monotonic() + 60
+        while steps_recorded(target).get("verify", ("",))[0] != "started":
+            assert killed.poll() is None, killed.stderr.read().decode()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        killed.send_signal(signal.SIGKILL)
+        assert killed.wait(10) == -signal.SIGKILL
+        killed.stderr.close()
+        time.sleep(0.2)  # the writers meet the frozen source
+    assert not writes.errors, writes.errors
+    before = steps_recorded(target)
+    assert {k: v[0] for k, v in before.items()} == {"prechecks": "done", "freeze": "done",
+                                                    "catch_up": "done", "verify": "started"}
+    assert read_only(source) == 1  # the kill keeps the freeze: nobody writes anywhere
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    assert rerun.returncode == 0, rerun.stderr
+    assert "continuing the cutover recorded on the target: verify, switch, reverse" in rerun.stderr
+    after = steps_recorded(target)
+    for step in ("prechecks", "freeze", "catch_up"):  # done once, not repeated
+        assert after[step] == before[step], step
+    assert after["verify"][0] == after["switch"][0] == after["reverse"][0] == "done"
+    window = re.search(r"write-freeze window:\s+([0-9.]+) s", rerun.stdout)
+    assert window, rerun.stdout
+    frozen_at, writable_at = after["freeze"][1], query(target, "SELECT writable_at FROM "
+                                                               "_dbmigrate_cutover_audit")[0][0]
+    assert float(window.group(1)) == pytest.approx((writable_at - frozen_at).total_seconds(), abs=0.01)
+    # The target equals the frozen source, which has not moved since its recorded freeze.
+    assert read_only(source) == 1 and read_only(target) == 0
+    assert str(cutover_run.binlog_position(source)) == f"{after['freeze'][3]}:{after['freeze'][4]}"
+    assert_equal_everywhere(source, target, catalog)
+    on_target = {r[0] for r in query(target, "SELECT slug FROM categories WHERE slug LIKE 'w-%'")}
+    assert set(writes.committed) == on_target
+    assert [r[0] for r in query(target, "SELECT event FROM _dbmigrate_cutover_audit")] == ["cutover"]
+
+
+def test_abort_calls_off_an_unfinished_cutover_and_a_finished_one_refuses_abort_and_cdc_start(
+        migrated, monkeypatch, tmp_path, capsys) -> None:
+    source, target, catalog, stream = migrated
+    export(monkeypatch, source, target, catalog, tmp_path)
+    assert main(["rollback", "--after-cutover"]) == 1  # nothing switched yet
+    assert "no finished cutover is recorded on the target" in capsys.readouterr().err
+    assert main(["cutover", "--abort"]) == 0
+    assert "nothing to abort" in capsys.readouterr().out
+
+    # 1. A crash during the final verification: the source stays frozen until --abort.
+    def crash(self, progress) -> None:  # noqa: ANN001
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(Cutover, "_verify", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        cutover(source, target, catalog, stream).run()
+    assert read_only(source) == 1
+    assert main(["cutover", "--abort"]) == 0
+    assert "cutover aborted (steps begun: freeze, catch_up)" in capsys.readouterr().out
+    assert read_only(source) == 0 and stream.status().state is StreamState.RUNNING
+    assert query(target, "SELECT * FROM _dbmigrate_cutover") == []
+
+    # 2. A crash inside the switch, after the stream was stopped: --abort runs it again.
+    def crash_in_switch(self, progress) -> None:  # noqa: ANN001
+        with connect(self.target) as conn:
+            cutover_state.start_step(conn, Step.SWITCH)
+        self.stream.stop()
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(Cutover, "_verify", ORIGINAL_VERIFY)
+    monkeypatch.setattr(Cutover, "_switch", crash_in_switch)
+    with pytest.raises(RuntimeError, match="killed"):
+        cutover(source, target, catalog, stream).run()
+    assert stream.status().state is StreamState.STOPPED and read_only(source) == 1
+    assert main(["cutover", "--abort"]) == 0
+    assert "switch" in capsys.readouterr().out
+    assert read_only(source) == 0 and stream.status().state is StreamState.RUNNING
+    query(source, "INSERT INTO categories (name, slug) VALUES ('after-abort', 'after-abort')")
+    controller.wait_caught_up(stream, source, timeout_s=20)
+    assert query(target, "SELECT COUNT(*) FROM categories WHERE slug = 'after-abort'") == [(1,)]
+    events = [r[0] for r in query(target, "SELECT event FROM _dbmigrate_cutover_audit ORDER BY audit_id")]
+    assert events == ["aborted", "aborted"]
+    monkeypatch.setattr(Cutover, "_switch", ORIGINAL_SWITCH)
+
+    # 3. Finished (without a reverse stream): --abort, cdc start and the rollback each refuse.
+    assert cutover(source, target, catalog, stream).run().writable_at is not None
+    assert main(["cutover", "--abort"]) == 1
+    err = capsys.readouterr().err
+    assert "FAILED: the cutover is finished" in err and "dbmigrate rollback --after-cutover" in err
+    assert read_only(source) == 1  # refused: the source stays frozen
+    assert main(["cdc", "start"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("FAILED: change capture cannot start again: a finished cutover is recorded")
+    assert stream.status().state is StreamState.STOPPED
+    assert main(["rollback", "--after-cutover"]) == 1
+    assert "the cutover ran without a reverse stream" in capsys.readouterr().err
+    assert read_only(target) == 0  # refused before the freeze
+
+
+ORIGINAL_VERIFY = Cutover._verify
+ORIGINAL_SWITCH = Cutover._switch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -143,3 +144,40 @@ def test_the_source_reaches_the_target_as_configured() -> None:
     assert (own.host, own.user, own.password) == ("10.0.0.9", "repl", "")
     with pytest.raises(MigrationError, match="AURORA_DB_REPL_PORT must be a port number"):
         target_as_seen_from_source(target, {"AURORA_DB_REPL_PORT": "x"})
+
+
+# -- rollback after cutover (lib/rollback/after_cutover.py) ----------------------------------------
+def rb_records(**steps: Status) -> dict:
+    from migration_assets.lib.rollback.after_cutover import RbStep
+
+    return {RbStep(name): StepRecord(RbStep(name), status, T0) for name, status in steps.items()}
+
+
+@pytest.mark.parametrize(("recorded", "expected"), [
+    ({}, ["rb_checks", "rb_freeze", "rb_catch_up", "rb_verify", "rb_stream", "rb_switch"]),
+    ({"rb_freeze": STARTED}, ["rb_freeze", "rb_catch_up", "rb_verify", "rb_stream", "rb_switch"]),
+    ({"rb_freeze": DONE, "rb_catch_up": DONE, "rb_verify": DONE}, ["rb_stream", "rb_switch"]),
+    ({"rb_freeze": DONE, "rb_catch_up": DONE, "rb_verify": DONE, "rb_stream": DONE, "rb_switch": DONE}, []),
+])
+def test_rollback_continues_from_its_records(recorded, expected) -> None:
+    from migration_assets.lib.rollback.after_cutover import todo
+
+    assert [s.value for s in todo(rb_records(**recorded))] == expected
+
+
+SWITCHED = {"prechecks": DONE, "freeze": DONE, "catch_up": DONE, "verify": DONE, "switch": DONE}
+
+
+@pytest.mark.parametrize(("recorded", "reverse", "expected"), [
+    ({}, None, "--before-cutover"),
+    ({"prechecks": DONE, "freeze": STARTED}, None, "dbmigrate cutover --abort"),
+    (SWITCHED, None, "without a reverse stream"),
+    ({**SWITCHED, "reverse": DONE}, StreamStatus("replication", StreamState.FAILED, error="boom"),
+     r"the reverse stream is failed \(boom\)"),
+    ({**SWITCHED, "reverse": DONE}, StreamStatus("replication", StreamState.RUNNING, 0.0), None),
+])
+def test_rollback_refusals(recorded, reverse, expected) -> None:
+    from migration_assets.lib.rollback.after_cutover import refusal
+
+    found = refusal(progress(**recorded), reverse)
+    assert (found is None) if expected is None else re.search(expected, found or "")
