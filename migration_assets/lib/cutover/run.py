@@ -22,8 +22,9 @@ position, so its catch-up waits for a lag of 0 instead.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from pymysql.connections import Connection
 from migration_assets.lib import report
 from migration_assets.lib.catalog import Catalog, Table
 from migration_assets.lib.cdc import state as cdc_state
+from migration_assets.lib.cdc.config import number
 from migration_assets.lib.cdc.position import BinlogPosition, Snapshot
 from migration_assets.lib.cdc.snapshot import read_position
 from migration_assets.lib.cdc.stream import ChangeStream, StreamState
@@ -44,6 +46,7 @@ from migration_assets.lib.copy.runner import sync_auto_increment
 from migration_assets.lib.cutover import plan, state
 from migration_assets.lib.cutover.plan import CutoverResult, Progress, Step
 from migration_assets.lib.cutover.reverse import ReverseStream
+from migration_assets.lib.dialects import aurora
 from migration_assets.lib.dialects import freeze as freeze_sql
 from migration_assets.lib.dialects.flavor import Flavor, detect
 from migration_assets.lib.dialects.mysql import quote
@@ -347,6 +350,7 @@ class Cutover:
                     f"(RESET SLAVE '{self.reverse.channel}' ALL) and run the cutover again")
         with connect(self.target) as conn:
             state.start_step(conn, Step.REVERSE)
+            keep_binlogs_for_the_reverse_stream(conn, self.target)
         status = self.reverse.start(Snapshot(0, position, "cutover", switch.finished_at or state.now(),
                                              self.target.database))
         if status.state is StreamState.FAILED:
@@ -487,3 +491,26 @@ def prepare(*, source: DbSettings, target: DbSettings, catalog: Catalog, stream:
                    settings=CutoverSettings(timeout_s=timeout_s, max_lag_s=max_lag_s,
                                             migrations=migrations),
                    log=log)
+
+
+def keep_binlogs_for_the_reverse_stream(conn: Connection, target: DbSettings,
+                                        env: Mapping[str, str] | None = None) -> int | None:
+    """On Aurora, keep the binary logs the reverse stream reads for
+    ``DBMIGRATE_BINLOG_RETENTION_HOURS`` (default 24, as Terraform's ``binlog_retention_hours``):
+    Aurora purges them as soon as it can otherwise, and a rollback would then have nothing to
+    replay. Elsewhere the server's own retention applies (the pre-flight checks it). Returns the
+    hours set, or None where nothing was set."""
+    if detect(conn) is not Flavor.AURORA_MYSQL:
+        return None
+    env = os.environ if env is None else env
+    hours = int(number(env, "DBMIGRATE_BINLOG_RETENTION_HOURS", aurora.DEFAULT_RETENTION_HOURS))
+    sql, params = aurora.binlog_retention(hours)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+    except pymysql.err.MySQLError as exc:
+        raise MigrationError(
+            f"could not set the binary log retention on the target ({describe_error(exc, target)}): "
+            "run the `aurora_binlog_retention_sql` output of the Terraform environment as the master "
+            "user, then run the cutover again") from None
+    return hours

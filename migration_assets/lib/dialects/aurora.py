@@ -16,6 +16,8 @@ Statement = tuple[str, tuple]
 
 #: Aurora MySQL 3 keeps binlog files at most 90 days.
 MAX_BINLOG_RETENTION_HOURS = 2160
+#: As Terraform's ``binlog_retention_hours`` default.
+DEFAULT_RETENTION_HOURS = 24
 
 
 def binlog_retention(hours: int) -> Statement:
