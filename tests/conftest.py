@@ -63,3 +63,16 @@ def new_database() -> Iterator[Callable[..., DbSettings]]:
     yield make
     for settings in made:
         _drop(settings)
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """A moto server (real HTTP, as boto3 and Terraform talk to AWS) on a free loopback port,
+    one per test module (each module's AWS state starts empty)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=mariadb.free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

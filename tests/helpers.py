@@ -45,3 +45,28 @@ def demo_source_and_target(new_database, source_server, target_server, prefix: s
     if migrate_target:
         FlywayEngine(target, MIGRATIONS).migrate()
     return source, target
+
+
+def export_env(monkeypatch, source: DbSettings | None, target: DbSettings | None,  # noqa: ANN001
+               **extra: str) -> dict[str, str]:
+    """Exactly the variables a user would export for these servers (plus ``extra``), nothing
+    left over from the test's own environment; set for in-process calls, returned for
+    subprocesses."""
+    env = {**env_for(source, target), **extra}
+    for key in list(os.environ):
+        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def export_catalog_env(monkeypatch, source: DbSettings, target: DbSettings, catalog,  # noqa: ANN001
+                       folder: Path, **extra: str) -> dict[str, str]:
+    """:func:`export_env` with ``catalog`` saved in ``folder`` and the shipped migrations."""
+    from migration_assets.lib import catalog as cat
+
+    path = folder / "catalog.json"
+    cat.save(catalog, path)
+    return export_env(monkeypatch, source, target, DBMIGRATE_CATALOG=str(path),
+                      DBMIGRATE_MIGRATIONS_DIR=str(MIGRATIONS), **extra)

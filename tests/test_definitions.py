@@ -14,7 +14,7 @@ import pytest
 
 from migration_assets.definitions import defs as load_defs
 from migration_assets.defs.schema.assets import CHECK_SCHEMA_VALID, TARGET_SCHEMA
-from tests.helpers import MIGRATIONS, PROJECT_ROOT, demo_source_and_target, env_for, query
+from tests.helpers import MIGRATIONS, PROJECT_ROOT, demo_source_and_target, env_for, export_env, query
 
 # Snapshot of the graph: a change here should be deliberate.
 DEMO_TABLES = ["addresses", "audit_log", "categories", "customers", "inventory", "order_items",
@@ -67,15 +67,6 @@ def job_env(monkeypatch, new_database, source_server, target_server, tmp_path: P
     source = new_database(source_server, "dg_s")
     export_env(monkeypatch, source, target, DBMIGRATE_MIGRATIONS_DIR=str(folder))
     return target, folder
-
-
-def export_env(monkeypatch, source, target, **extra: str) -> None:
-    """Exactly the variables a user would export for these servers, nothing left over."""
-    for key in list(os.environ):
-        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
-            monkeypatch.delenv(key)
-    for key, value in {**env_for(source, target), **extra}.items():
-        monkeypatch.setenv(key, value)
 
 
 def run_job(name: str) -> dg.ExecuteInProcessResult:

@@ -16,7 +16,6 @@ import boto3
 import dagster as dg
 import pytest
 from moto.dms.models import dms_backends
-from moto.server import ThreadedMotoServer
 
 from migration_assets.defs.cdc.assets import CHANGE_STREAM
 from migration_assets.defs.cdc.dms_resource import DmsResource
@@ -35,23 +34,6 @@ from tests.helpers import demo_source_and_target, query
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
 TASK = "mig-test-cdc"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture

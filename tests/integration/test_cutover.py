@@ -8,7 +8,6 @@ not redone; kill -9 of `dbmigrate cutover` mid-verification and a re-run that co
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import signal
 import subprocess
@@ -22,7 +21,6 @@ import pymysql
 import pytest
 
 from migration_assets.cli import main
-from migration_assets.lib import catalog as cat
 from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc import config, controller
 from migration_assets.lib.cdc.stream import StreamState
@@ -40,7 +38,7 @@ from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify.checksums import verify_table
 from migration_assets.lib.workload import Workload
-from tests.helpers import MIGRATIONS, PROJECT_ROOT, demo_source_and_target, env_for, query
+from tests.helpers import MIGRATIONS, PROJECT_ROOT, demo_source_and_target, export_catalog_env, query
 
 SCALE = 0.01
 READ_ONLY = 1290  # ER_OPTION_PREVENTS_STATEMENT
@@ -300,16 +298,8 @@ def export(monkeypatch, source: DbSettings, target: DbSettings, catalog: Catalog
            folder: Path) -> dict[str, str]:
     """The variables a user exports for `dbmigrate` (set here for in-process calls, returned for
     subprocesses)."""
-    path = folder / "catalog.json"
-    cat.save(catalog, path)
-    env = {**env_for(source, target), "DBMIGRATE_CATALOG": str(path),
-           "DBMIGRATE_MIGRATIONS_DIR": str(MIGRATIONS), "DBMIGRATE_CDC_MAX_LAG_S": "5"}
-    for key in list(os.environ):
-        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
-            monkeypatch.delenv(key)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return env
+    return export_catalog_env(monkeypatch, source, target, catalog, folder,
+                              DBMIGRATE_CDC_MAX_LAG_S="5")
 
 
 def steps_recorded(target: DbSettings) -> dict[str, tuple]:

@@ -12,12 +12,10 @@ tests/unit/test_pitr_pure.py with a scripted status sequence.
 from __future__ import annotations
 
 import re
-import socket
 from datetime import timedelta
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from migration_assets.cli import main
 from migration_assets.lib.aws import pitr
@@ -25,21 +23,6 @@ from migration_assets.lib.errors import MigrationError
 
 REGION = "eu-west-1"
 SOURCE = "mig-pitr-src"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=_free_port(), verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture(scope="module")

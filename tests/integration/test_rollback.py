@@ -4,7 +4,6 @@ source's rows and binlog position are exactly as before; refusals change nothing
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.flyway.state import current_version
 from migration_assets.lib.introspect import read_catalog
-from tests.helpers import MIGRATIONS, demo_source_and_target, env_for, query
+from tests.helpers import MIGRATIONS, demo_source_and_target, export_catalog_env, query
 
 SCALE = 0.005
 
@@ -32,14 +31,7 @@ def captured(new_database, source_server, target_server, tmp_path: Path, monkeyp
     the user's variables exported for the CLI and the code location."""
     source, target = demo_source_and_target(new_database, source_server, target_server, "rb", SCALE)
     catalog = read_catalog(source, batches=2, min_rows_per_batch=100)
-    path = tmp_path / "catalog.json"
-    cat.save(catalog, path)
-    for key in list(os.environ):
-        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
-            monkeypatch.delenv(key)
-    for key, value in {**env_for(source, target), "DBMIGRATE_CATALOG": str(path),
-                       "DBMIGRATE_MIGRATIONS_DIR": str(MIGRATIONS)}.items():
-        monkeypatch.setenv(key, value)
+    export_catalog_env(monkeypatch, source, target, catalog, tmp_path)
     stream = config.replication_stream(config.from_env(source, {}), source, target)
     results = list(FullLoad(catalog, source, target, workers=2).run(list(catalog.tables),
                                                                    catalog.partition_keys))

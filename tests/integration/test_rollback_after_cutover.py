@@ -6,7 +6,6 @@ stream running (Dagster job), and the same job then completes."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from migration_assets.lib.cutover import run as cutover_run
 from migration_assets.lib.cutover.reverse import reverse_stream
 from migration_assets.lib.rollback import after_cutover
 from migration_assets.lib.rollback.after_cutover import Rollback
-from tests.helpers import MIGRATIONS, env_for, query
+from tests.helpers import export_catalog_env, query
 from tests.integration import test_cutover
 from tests.integration.test_cutover import (
     AppWrites,
@@ -38,14 +37,7 @@ migrated = test_cutover.migrated  # the fixture: loaded, change capture running 
 def export(monkeypatch, source: DbSettings, target: DbSettings, catalog: cat.Catalog,  # noqa: ANN001
            folder: Path) -> None:
     """The variables a user exports, for the CLI and the code location."""
-    path = folder / "catalog.json"
-    cat.save(catalog, path)
-    for key in list(os.environ):
-        if key.startswith(("ON_PREM_DB_", "AURORA_DB_", "DBMIGRATE_")):
-            monkeypatch.delenv(key)
-    for key, value in {**env_for(source, target), "DBMIGRATE_CATALOG": str(path),
-                       "DBMIGRATE_MIGRATIONS_DIR": str(MIGRATIONS)}.items():
-        monkeypatch.setenv(key, value)
+    export_catalog_env(monkeypatch, source, target, catalog, folder)
 
 
 def rollback_steps(target: DbSettings) -> dict[str, str]:
