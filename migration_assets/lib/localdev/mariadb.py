@@ -77,6 +77,9 @@ ROLE_ARGS = {
         "--binlog-format=ROW",
         "--binlog-row-image=FULL",
         "--expire-logs-days=1",
+        # As the Terraform parameter group: with the binary log on, a user without SUPER (the
+        # migration user on Aurora) may only create triggers and routines with this set.
+        "--log-bin-trust-function-creators=1",
         f"--sql-mode={AURORA_SQL_MODE}",
         "--explicit-defaults-for-timestamp=ON",
     ],
