@@ -49,6 +49,9 @@ AUTO_INCREMENT_EXHAUSTED = 1467
 #: The server refuses writes: --read-only (1290), super_read_only (1836, MySQL 8).
 READ_ONLY_ERRORS = (1290, 1836)
 RETRY_REFUSED_S = 0.02
+#: Picks per change before giving up on a tick whose picks change nothing, so --rate is a rate
+#: of row changes made, not of attempts.
+NO_OP_PICKS = 5
 STRING_TYPES = {"char", "varchar", "tinytext", "text", "mediumtext", "longtext"}
 
 
@@ -236,7 +239,9 @@ class Workload:
         """One change, retried while a read-only source refuses it; returns the connection to
         use from now on (the target's, once the cutover has switched)."""
         refused_since: float | None = None
+        picks = 0
         while True:
+            made = stats.changes + stats.failed
             try:
                 self._one(conn, rng, plans, inserted, stats)
             except pymysql.err.OperationalError as exc:
@@ -259,6 +264,10 @@ class Workload:
                 continue
             if refused_since is not None:
                 stats.refused_s += time.monotonic() - refused_since
+                refused_since = None
+            picks += 1
+            if stats.changes + stats.failed == made and picks < NO_OP_PICKS:
+                continue  # the pick had nothing to change (a delete with nothing to delete): pick again
             return conn
 
     def _one(self, conn: Connection, rng: random.Random, plans: list[TablePlan],
