@@ -46,14 +46,12 @@ def main() -> None:
     with connect(target, use_database=False) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{target.database}`")
     FlywayEngine(target, Path("db/migrations")).migrate()
-    catalog = read_catalog(source, batches=16)
-    for settings in (source, target):
+    for settings in (source, target):  # a table of the migration like the others: in the catalog
         with connect(settings) as conn, conn.cursor() as cur:
             cur.execute(f"CREATE TABLE {HEARTBEAT} (id INT PRIMARY KEY, ts DATETIME(6) NOT NULL)")
     with connect(source) as conn, conn.cursor() as cur:
         cur.execute(f"INSERT INTO {HEARTBEAT} VALUES (1, UTC_TIMESTAMP(6))")
-    with connect(target) as conn, conn.cursor() as cur:
-        cur.execute(f"INSERT INTO {HEARTBEAT} VALUES (1, UTC_TIMESTAMP(6))")
+    catalog = read_catalog(source, batches=16)
 
     stop = threading.Event()
 
