@@ -132,8 +132,8 @@ class Session:
     closed with it); the target connection belongs to the session and is replaced when it
     fails."""
 
-    def __init__(self, reader: Any, max_packet: int, target: DbSettings) -> None:
-        self.src, self.max_packet, self._target = reader, max_packet, target
+    def __init__(self, reader: Any, target: DbSettings) -> None:
+        self.src, self._target = reader, target
         self._tgt: Connection | None = None
 
     @property
@@ -205,8 +205,8 @@ class TableCopier:
         tgt = session.tgt
         deleted = self._delete_range(tgt, batch.range)
         rows = total_bytes = chunks = 0
-        pages = (self._key_chunks(session.src, batch.range, session.max_packet, where)
-                 if self.table.key else self._snapshot_chunks(session.src, session.max_packet, where))
+        pages = (self._key_chunks(session.src, batch.range) if self.table.key
+                 else self._snapshot_chunks(session.src))
         for chunk, count in pages:
             self._write(tgt, chunk, count, where)
             rows += count
@@ -295,7 +295,7 @@ class TableCopier:
         self._row_text_bytes = per_row
         self.rows_per_chunk = max(1, min(MAX_CHUNK_ROWS, TARGET_CHUNK_BYTES // per_row))
 
-    def _key_chunks(self, src: Connection, rng: KeyRange | None, max_packet: int, where: str):
+    def _key_chunks(self, src: Connection, rng: KeyRange | None):
         lower = rng.lower if rng else None
         upper = rng.upper if rng else None
         upper_pred, upper_params = range_predicate(self.table.key, KeyRange(None, upper))
@@ -321,7 +321,7 @@ class TableCopier:
                 return
             lower = nxt
 
-    def _snapshot_chunks(self, src: Connection, max_packet: int, where: str):
+    def _snapshot_chunks(self, src: Connection):
         """Keyless table: LIMIT/OFFSET pages, stable because the reader is inside the snapshot."""
         offset = 0
         self._first_guess(src)

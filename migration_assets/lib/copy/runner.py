@@ -284,7 +284,7 @@ class FullLoad:
                      f"{source_snapshot.position} ({source_snapshot.strategy.value} strategy, writes "
                      f"paused {source_snapshot.lock_seconds * 1000:.0f} ms)")
             self.on_snapshot(self.snapshot)
-            yield from _Execution(self, plan, source_snapshot, max_packet).run()
+            yield from _Execution(self, plan, source_snapshot).run()
         finally:
             source_snapshot.close()
 
@@ -299,8 +299,7 @@ class _Worker:
 
     def _session(self) -> Session:
         if self.session is None:
-            self.session = Session(self.x.source_snapshot.lease(), self.x.max_packet,
-                                   self.x.load.target)
+            self.session = Session(self.x.source_snapshot.lease(), self.x.load.target)
             self.x.sessions.append(self.session)
         return self.session
 
@@ -362,11 +361,11 @@ class _Worker:
 class _Execution:
     """One run of a plan: the pool, the per-table bookkeeping, and the finishing of tables."""
 
-    def __init__(self, load: FullLoad, plan: LoadPlan, source_snapshot: snap_mod.SourceSnapshot,
-                 max_packet: int) -> None:
+    def __init__(self, load: FullLoad, plan: LoadPlan,
+                 source_snapshot: snap_mod.SourceSnapshot) -> None:
         assert load.snapshot is not None
         self.load, self.plan = load, plan
-        self.source_snapshot, self.max_packet = source_snapshot, max_packet
+        self.source_snapshot = source_snapshot
         self.snapshot_id = load.snapshot.snapshot_id
         self.sessions: list[Session] = []
         self._local = threading.local()
