@@ -29,8 +29,8 @@ class Server:
         return None
 
     def execute(self, sql: str, params: tuple = ()) -> None:
-        if sql == "SELECT VERSION()":
-            self._last = (self.version,)
+        if sql == "SELECT VERSION(), @@version_comment":
+            self._last = (self.version, "MySQL Community Server - GPL")
         elif sql.startswith("SHOW VARIABLES LIKE 'aurora_version'"):
             self._last = ("aurora_version", "3.05.2") if self.aurora else None
         else:

@@ -37,6 +37,7 @@ from migration_assets.lib.connection import DbSettings, connect, describe_error,
 from migration_assets.lib.copy.infile import infile
 from migration_assets.lib.copy.ranges import Batch, KeyRange, describe_range, range_predicate
 from migration_assets.lib.copy.validation import ChunkValidator, field_of_line, key_of_line
+from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import (
     BINARY_TYPES,
     LOAD_SQL_MODE,
@@ -176,7 +177,8 @@ class TableCopier:
         #: the cap are measured before they are read.
         self._row_text_bytes = 0
         cols = [(c.name, c.data_type) for c in self.table.copy_columns]
-        self._line = row_text_expr(cols)
+        #: The transit line, written for the source's version at the first read.
+        self._line = ""
         # Numbers and dates go straight into their columns (the server parses the text once);
         # only values that travel as HEX (or BIT) go through a variable and a SET expression.
         targets, sets = [], []
@@ -243,11 +245,17 @@ class TableCopier:
             raise SourceError(f"table {self.table.name}: {describe_error(exc, self.source)}") from exc
         return row, sum("cut by GROUP_CONCAT" in m for m in messages)
 
+    def _row_line(self, src: Connection) -> str:
+        if not self._line:
+            self._line = row_text_expr([(c.name, c.data_type) for c in self.table.copy_columns],
+                                       server_of(src))
+        return self._line
+
     def _fetch(self, src: Connection, pred: str, params: list[Any], suffix: str = "") -> tuple[bytes, int]:
         if (self.rows_per_chunk == 1 and self._row_text_bytes * 2 >= CHUNK_CAP_BYTES
                 and self._over_cap(src, pred, params, suffix)):
             return b"", -1  # one row too wide for a chunk: not sent only to be cut
-        sql = (f"SELECT COUNT(*), CAST(GROUP_CONCAT({self._line} SEPARATOR '\\n') AS BINARY) "
+        sql = (f"SELECT COUNT(*), CAST(GROUP_CONCAT({self._row_line(src)} SEPARATOR '\\n') AS BINARY) "
                f"FROM (SELECT * FROM {quote(self.table.name)}{self._index} WHERE {pred}{suffix}) AS _c")
         (count, data), cut = self._read(src, sql, params)
         if cut:
@@ -261,7 +269,7 @@ class TableCopier:
         (measured by the server: nothing travels). NULL means the server could not even build
         the text (over its max_allowed_packet): over the cap too."""
         row, _ = self._read(
-            src, f"SELECT LENGTH({self._line}) FROM {quote(self.table.name)}{self._index} "
+            src, f"SELECT LENGTH({self._row_line(src)}) FROM {quote(self.table.name)}{self._index} "
                  f"WHERE {pred}{suffix}" + ("" if suffix else " LIMIT 1"), params)
         if row is None:  # no row there
             return False
@@ -357,7 +365,8 @@ class TableCopier:
                       params: list[Any]) -> Iterator[bytes]:
         q = quote(col.name)
         if col.data_type not in TEXT_TYPES | BINARY_TYPES | SPATIAL_TYPES:
-            (value,), _ = self._read(src, f"SELECT {transfer_expr(col.name, col.data_type)} {row_sql}",
+            expr = transfer_expr(col.name, col.data_type, server_of(src))
+            (value,), _ = self._read(src, f"SELECT {expr} {row_sql}",
                                      params)
             yield NULL_FIELD.encode() if value is None else str(value).encode()
             return

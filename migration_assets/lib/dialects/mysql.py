@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from migration_assets.lib.dialects.flavor import Server
 from migration_assets.lib.errors import MigrationError
 
 # C0 and C1 control characters (newline, carriage return, NUL, tab, escape, NEL ...) and the
@@ -104,13 +105,15 @@ def integer_range(data_type: str, unsigned: bool) -> tuple[int, int]:
     return (0, uhi) if unsigned else (lo, hi)
 
 
-def transfer_expr(column: str, data_type: str) -> str:
-    """Source-side SQL giving the column's value as transit text (NULL stays NULL)."""
+def transfer_expr(column: str, data_type: str, server: Server) -> str:
+    """SQL giving the column's value as transit text (NULL stays NULL) on ``server``."""
     q = quote(column)
     if data_type in INTEGER_TYPES or data_type in DECIMAL_TYPES or data_type in TEMPORAL_TYPES:
         return q
     if data_type in FLOAT_TYPES:
-        return f"CAST({q} AS DOUBLE)"  # FLOAT widened exactly; DOUBLE printed round-trip
+        # FLOAT widened exactly to DOUBLE, printed round-trip. Before MySQL 8.0.17 there is no
+        # CAST AS DOUBLE: multiplying by a DOUBLE 1 is exact and keeps -0 (adding 0 would not).
+        return f"CAST({q} AS DOUBLE)" if server.cast_as_double else f"({q} * 1E0)"
     if data_type == "bit":
         return f"CAST({q} AS UNSIGNED)"
     if data_type in TEXT_TYPES:
@@ -131,28 +134,34 @@ def load_expr(variable: str, data_type: str) -> str:
     return variable
 
 
-def row_text_expr(columns: list[tuple[str, str]]) -> str:
+def row_text_expr(columns: list[tuple[str, str]], server: Server) -> str:
     """One tab-separated transit line per row: ``\\N`` for NULL, never a tab inside a field."""
-    fields = [f"IFNULL({transfer_expr(name, dtype)}, '\\\\N')" for name, dtype in columns]
+    fields = [f"IFNULL({transfer_expr(name, dtype, server)}, '\\\\N')" for name, dtype in columns]
     return "CONCAT_WS('\\t', " + ", ".join(fields) + ")"
 
 
-def row_hash_expr(columns: list[tuple[str, str]]) -> str:
+def row_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:
     """64 bits of MD5 over a row's transit line (one MD5 per row: it is most of the cost of
     verifying, so it is computed once). Aggregate with :func:`range_hash_expr`."""
-    return f"CAST(CONV(LEFT(MD5({row_text_expr(columns)}), 16), 16, 10) AS UNSIGNED)"
+    return f"CAST(CONV(LEFT(MD5({row_text_expr(columns, server)}), 16), 16, 10) AS UNSIGNED)"
 
 
-def range_hash_expr(columns: list[tuple[str, str]]) -> str:
+def range_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:
     """An order-independent digest of a set of rows that counts every row.
 
     The exact SUM (the server sums BIGINT UNSIGNED into a DECIMAL, so nothing wraps) of the
     rows' 64-bit hashes: unlike BIT_XOR, two identical rows do not cancel, so duplicates of a
     keyless table changed in pairs still change the digest. A different set of rows gives the
     same sum only by a 64-bit coincidence (about 1 in 2^64 for one changed row)."""
-    return f"COALESCE(SUM({row_hash_expr(columns)}), 0)"
+    return f"COALESCE(SUM({row_hash_expr(columns, server)}), 0)"
 
 
 # Load sessions: strict, but zero dates a legacy source holds are kept as they are, and an
 # explicit 0 in an AUTO_INCREMENT column stays 0 instead of taking the next number.
 LOAD_SQL_MODE = "STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO"
+
+# The character set and collation a database gets when the source's are not known: those of
+# the local servers, the demo, and the Terraform cluster parameter group (`collation_server`):
+# the three must agree, or a table created without a COLLATE sorts differently on Aurora.
+DEFAULT_CHARSET = "utf8mb4"
+DEFAULT_COLLATION = "utf8mb4_unicode_ci"

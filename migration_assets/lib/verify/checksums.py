@@ -22,6 +22,7 @@ from pymysql.connections import Connection
 from migration_assets.lib.catalog import Table
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
 from migration_assets.lib.copy.ranges import Batch, describe_range, range_predicate
+from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import quote, range_hash_expr
 from migration_assets.lib.errors import MigrationError
 
@@ -89,7 +90,7 @@ def hashed_columns(table: Table) -> list[tuple[str, str]]:
 
 def range_sums(conn: Connection, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
     """(rows, hash) per batch, computed by the server ``conn`` is connected to."""
-    h = range_hash_expr(hashed_columns(table))
+    h = range_hash_expr(hashed_columns(table), server_of(conn))
     out = []
     with conn.cursor() as cur:
         for batch in batches:

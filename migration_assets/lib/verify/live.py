@@ -38,6 +38,7 @@ from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy.boundaries import resolve
 from migration_assets.lib.copy.ranges import Batch, KeyRange, batches_for, range_predicate
+from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import quote, row_text_expr, transfer_expr
 from migration_assets.lib.verify.checksums import TableVerification, compare, range_sums
 from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
@@ -106,17 +107,19 @@ def _row_hashes(conn: Connection, table: Table, rng: KeyRange | None) -> dict[tu
     cols = [(c.name, c.data_type) for c in table.columns]
     key = ", ".join(quote(k) for k in table.key)
     pred, params = range_predicate(table.key, rng) if table.key else ("1=1", [])
+    line = row_text_expr(cols, server_of(conn))
     with conn.cursor() as cur:
         if table.key:
-            cur.execute(f"SELECT {key}, MD5({row_text_expr(cols)}) FROM {quote(table.name)} "
+            cur.execute(f"SELECT {key}, MD5({line}) FROM {quote(table.name)} "
                         f"WHERE {pred}", params)
             return {tuple(r[:-1]): r[-1] for r in cur.fetchall()}
-        cur.execute(f"SELECT MD5({row_text_expr(cols)}), COUNT(*) FROM {quote(table.name)} GROUP BY 1")
+        cur.execute(f"SELECT MD5({line}), COUNT(*) FROM {quote(table.name)} GROUP BY 1")
         return {(h,): str(n) for h, n in cur.fetchall()}
 
 
 def _column_values(conn: Connection, table: Table, key: tuple) -> tuple | None:
-    exprs = ", ".join(transfer_expr(c.name, c.data_type) for c in table.columns)
+    exprs = ", ".join(transfer_expr(c.name, c.data_type, server_of(conn))
+                      for c in table.columns)
     pred = " AND ".join(f"{quote(k)} = %s" for k in table.key)
     with conn.cursor() as cur:
         cur.execute(f"SELECT {exprs} FROM {quote(table.name)} WHERE {pred}", key)
