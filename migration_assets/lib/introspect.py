@@ -23,6 +23,9 @@ from migration_assets.lib.catalog import (
     quantile_step,
 )
 from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.copy.ranges import KeyRange, range_predicate
+from migration_assets.lib.dialects import key_order
+from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.tool_tables import user_tables
@@ -86,20 +89,27 @@ def choose_key(conn: Connection, database: str, table: str,
     return (), "none", None
 
 
-def _boundaries(conn: Connection, table: str, key: tuple[str, ...], rows: int,
+def _boundaries(conn: Connection, table: str, key: tuple[str, ...], index: str | None, rows: int,
                 batches: int, min_rows: int) -> tuple[tuple[int, ...], tuple[tuple, ...]]:
     """(row offsets, key values) of the quantiles: the key at offset *n* of the key order."""
     step = quantile_step(rows, batches, min_rows)
     if step is None or not key:
         return (), ()
-    cols = ", ".join(quote(k) for k in key)
-    found = _rows(
-        conn,
-        f"SELECT _rn - 1, {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (ORDER BY {cols}) AS _rn "
-        f"FROM {quote(table)}) AS _q WHERE MOD(_rn - 1, %s) = 0 AND _rn > 1 ORDER BY _rn",
-        (step,),
-    )[: batches - 1]
-    return tuple(int(r[0]) for r in found), tuple(tuple(r[1:]) for r in found)
+    if key_order.uses_window_functions(server_of(conn)):
+        found = _rows(conn, key_order.numbered_boundaries_sql(table, key), (step,))[: batches - 1]
+        return tuple(int(r[0]) for r in found), tuple(tuple(r[1:]) for r in found)
+    offsets: list[int] = []
+    values: list[tuple] = []
+    while len(values) < batches - 1:
+        # From the boundary before (inclusive): the next one is `step` rows on.
+        pred, params = range_predicate(key, KeyRange(values[-1] if values else None, None))
+        found = _rows(conn, key_order.seek_boundary_sql(table, key, index, pred),
+                      (*params, step))
+        if not found:
+            break
+        offsets.append((offsets[-1] if offsets else 0) + step)
+        values.append(tuple(found[0]))
+    return tuple(offsets), tuple(values)
 
 
 def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
@@ -112,7 +122,7 @@ def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
         raise MigrationError(f"batches must be between 1 and 9999, got {batches}")
     db = settings.database
     with connect(settings) as conn:
-        version = str(_rows(conn, "SELECT VERSION()")[0][0])
+        server = server_of(conn)
         names = user_tables([r[0] for r in _rows(
             conn, "SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
             "AND table_type = 'BASE TABLE' ORDER BY table_name", (db,))], settings.describe())
@@ -127,11 +137,12 @@ def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,
             columns = all_columns[name]
             key, kind, index = choose_key(conn, db, name, columns)
             rows = int(_rows(conn, f"SELECT COUNT(*) FROM {quote(name)}")[0][0])
-            offsets, boundaries = _boundaries(conn, name, key, rows, batches, min_rows_per_batch)
+            offsets, boundaries = _boundaries(conn, name, key, index, rows, batches,
+                                             min_rows_per_batch)
             tables.append(hide_boundaries(Table(
                 name=name, columns=tuple(columns), key=key, key_kind=kind, key_index=index,
                 rows_estimate=rows, boundaries=boundaries,
             ), offsets, store_key_values))
     return Catalog(database=db, batches=batches, tables=tuple(tables),
-                   notes=(f"read from a {version.split('-')[0]} server; rows and boundaries are "
+                   notes=(f"read from {server.label}; rows and boundaries are "
                           "as of that refresh",))

@@ -23,7 +23,7 @@ from migration_assets.lib.cdc.position import BinlogPosition, Snapshot
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
 from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.dialects import replication as sql
-from migration_assets.lib.dialects.flavor import Flavor, detect
+from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.errors import MigrationError
 
 NO_SUCH_CHANNEL = (1617, 3074)  # MariaDB ER_MASTER_INFO, MySQL ER_REPLICA_CHANNEL_DOES_NOT_EXIST
@@ -88,9 +88,9 @@ class ReplicationStream:
         self.channel = self.channel or channel_for(self.target.database)
 
     @contextmanager
-    def _conn(self) -> Iterator[tuple[Connection, Flavor]]:
+    def _conn(self) -> Iterator[tuple[Connection, sql.Replica]]:
         with connect(self.target, use_database=False) as conn:
-            yield conn, detect(conn)
+            yield conn, server_of(conn)
 
     def _run(self, conn: Connection, statements: list[sql.Statement]) -> None:
         try:
@@ -106,7 +106,7 @@ class ReplicationStream:
             raise MigrationError(f"replication channel {self.channel}: "
                                  f"{describe_error(exc, self.target)}") from exc
 
-    def _row(self, conn: Connection, flavor: Flavor) -> dict | None:
+    def _row(self, conn: Connection, flavor: sql.Replica) -> dict | None:
         text, params = sql.status(flavor, self.channel)
         try:
             with conn.cursor(pymysql.cursors.DictCursor) as cur:
@@ -137,7 +137,7 @@ class ReplicationStream:
                 self._run(conn, sql.start(flavor, self.channel))  # resumes where it stopped
             return self._settle(conn, flavor)
 
-    def _settle(self, conn: Connection, flavor: Flavor, seconds: float = 3.0) -> StreamStatus:
+    def _settle(self, conn: Connection, flavor: sql.Replica, seconds: float = 3.0) -> StreamStatus:
         """Status once the threads have connected (or failed), within a few seconds."""
         deadline = time.monotonic() + seconds
         while True:

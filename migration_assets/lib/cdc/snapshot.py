@@ -34,7 +34,7 @@ from pymysql.connections import Connection
 from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
 from migration_assets.lib.copy.preflight import session_grants
-from migration_assets.lib.dialects.flavor import Flavor, detect
+from migration_assets.lib.dialects.flavor import Flavor, detect, server_of
 from migration_assets.lib.dialects.replication import binlog_status_sql, gtid_sql, snapshot_lock_sql
 from migration_assets.lib.errors import MigrationError
 
@@ -167,13 +167,18 @@ class SourceSnapshot:
 def read_position(conn: Connection, flavor: Flavor) -> BinlogPosition:
     """The source's current binlog position (and GTID set), or a sentence when binlog is off."""
     with conn.cursor() as cur:
-        cur.execute(binlog_status_sql(flavor))
+        cur.execute(binlog_status_sql(flavor, server_of(conn).version))
         row = cur.fetchone()
         if not row or not row[0]:
             raise MigrationError("the source's binary log is off (log_bin=OFF): change capture needs "
                                  "it; set log_bin, binlog_format=ROW and a server_id and restart it")
-        cur.execute(gtid_sql(flavor))
-        gtid = cur.fetchone()[0] or ""
+        try:
+            cur.execute(gtid_sql(flavor))
+            gtid = cur.fetchone()[0] or ""
+        except pymysql.err.OperationalError as exc:
+            if exc.args[0] != 1193:  # no such variable: a server without GTIDs
+                raise
+            gtid = ""  # the file and offset alone are the position
     return BinlogPosition(str(row[0]), int(row[1]), str(gtid).replace("\n", ""))
 
 

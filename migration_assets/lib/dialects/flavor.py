@@ -46,7 +46,10 @@ class Server:
     @classmethod
     def parse(cls, version_text: str, comment: str = "", aurora_version: str | None = None) -> Server:
         """From the server's answers; an unreadable version counts as the oldest supported."""
-        found = _VERSION.match(version_text.strip())
+        text = version_text.strip()
+        if text.startswith("5.5.5-") and "mariadb" in text.lower():
+            text = text[len("5.5.5-"):]  # MariaDB's prefix for old clients in the handshake
+        found = _VERSION.match(text)
         version = (int(found.group(1)), int(found.group(2)), int(found.group(3) or 0)) if found \
             else (5, 7, 0)
         if "mariadb" in f"{version_text} {comment}".lower():

@@ -2,10 +2,14 @@
 
 MariaDB: named connections (multi-source replication: ``CHANGE MASTER 'name' TO``), filters as
 ``SET GLOBAL name.replicate_*``. MySQL 8.0.23+: channels (``CHANGE REPLICATION SOURCE TO ... FOR
-CHANNEL``) and ``CHANGE REPLICATION FILTER``. Aurora MySQL 3: only its stored procedures
-(``mysql.rds_set_external_source``, ``mysql.rds_start_replication``,
-``mysql.rds_start_replication_until``, ``mysql.rds_stop_replication``, see the Aurora user guide,
-"Replicating between Aurora and MySQL"), one channel, filters through the cluster parameter
+CHANNEL``) and ``CHANGE REPLICATION FILTER ... FOR CHANNEL``. MySQL 5.7 and 8.0 before 8.0.23
+(the on-prem server becomes a replica for the reverse stream after cutover): the same channels
+with the older words (``CHANGE MASTER TO``, ``START SLAVE``, ``SHOW SLAVE STATUS``,
+``MASTER_POS_WAIT``), and on 5.7 replication filters that are global, not per channel.
+Aurora MySQL 3: only its stored procedures (``mysql.rds_set_external_source``,
+``mysql.rds_start_replication``, ``mysql.rds_start_replication_until``,
+``mysql.rds_stop_replication``, see the Aurora user guide, "Replicating between Aurora and
+MySQL"), one channel, filters through the cluster parameter
 group (``replicate-wild-do-table``, ``replicate-rewrite-db``), which Terraform sets.
 
 Each function returns ``(sql, params)`` pairs: values are bound, identifiers quoted. Replication
@@ -18,11 +22,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from migration_assets.lib.cdc.position import BinlogPosition
-from migration_assets.lib.dialects.flavor import Flavor
+from migration_assets.lib.dialects.flavor import Flavor, Server
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 
 Statement = tuple[str, tuple]
+#: A server, or only its family (then its current version is meant).
+Replica = Server | Flavor
+
+
+def _family(replica: Replica) -> Flavor:
+    return replica if isinstance(replica, Flavor) else replica.flavor
+
+
+def _legacy(replica: Replica) -> bool:
+    """MySQL before 8.0.23: ``MASTER``/``SLAVE`` words only."""
+    return isinstance(replica, Server) and replica.flavor is Flavor.MYSQL and not replica.replica_keywords
+
+
+def _slave(replica: Replica) -> str:
+    return "SLAVE" if _legacy(replica) else "REPLICA"
 
 
 @dataclass(frozen=True)
@@ -57,7 +76,7 @@ def _wild(database: str) -> str:
     return database.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
 
 
-def configure(flavor: Flavor, channel: str, source: ReplicaSource, position: BinlogPosition,
+def configure(replica: Replica, channel: str, source: ReplicaSource, position: BinlogPosition,
               source_db: str, target_db: str) -> list[Statement]:
     """Point a new replica at ``position`` of the source, limited to one database."""
     ch = _literal_name(channel)
@@ -65,6 +84,7 @@ def configure(flavor: Flavor, channel: str, source: ReplicaSource, position: Bin
     rewrite = source_db != target_db
     if rewrite:
         _wild(source_db)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         out: list[Statement] = [(
             f"CHANGE MASTER '{ch}' TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
@@ -80,6 +100,18 @@ def configure(flavor: Flavor, channel: str, source: ReplicaSource, position: Bin
         filters = f"REPLICATE_WILD_DO_TABLE = ({string_literal(wild)})"
         if rewrite:
             filters += f", REPLICATE_REWRITE_DB = (({quote(source_db)}, {quote(target_db)}))"
+        if _legacy(replica):
+            old = isinstance(replica, Server) and replica.version < (8, 0, 2)
+            return [
+                ("CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
+                 "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s, "
+                 f"MASTER_SSL = {1 if source.ssl else 0}, MASTER_CONNECT_RETRY = 10 "
+                 f"FOR CHANNEL '{ch}'",
+                 (source.host, source.port, source.user, source.password, position.file,
+                  position.position)),
+                # Per-channel filters came with 8.0.2; on 5.7 they hold for every channel.
+                (f"CHANGE REPLICATION FILTER {filters}" + ("" if old else f" FOR CHANNEL '{ch}'"), ()),
+            ]
         return [
             ("CHANGE REPLICATION SOURCE TO SOURCE_HOST = %s, SOURCE_PORT = %s, SOURCE_USER = %s, "
              "SOURCE_PASSWORD = %s, SOURCE_LOG_FILE = %s, SOURCE_LOG_POS = %s, "
@@ -95,79 +127,90 @@ def configure(flavor: Flavor, channel: str, source: ReplicaSource, position: Bin
               position.position, 1 if source.ssl else 0))]
 
 
-def start(flavor: Flavor, channel: str) -> list[Statement]:
+def start(replica: Replica, channel: str) -> list[Statement]:
     ch = _literal_name(channel)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return [(f"START SLAVE '{ch}'", ())]
     if flavor is Flavor.MYSQL:
-        return [(f"START REPLICA FOR CHANNEL '{ch}'", ())]
+        return [(f"START {_slave(replica)} FOR CHANNEL '{ch}'", ())]
     return [("CALL mysql.rds_start_replication", ())]
 
 
-def stop(flavor: Flavor, channel: str) -> list[Statement]:
+def stop(replica: Replica, channel: str) -> list[Statement]:
     ch = _literal_name(channel)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return [(f"STOP SLAVE '{ch}'", ())]
     if flavor is Flavor.MYSQL:
-        return [(f"STOP REPLICA FOR CHANNEL '{ch}'", ())]
+        return [(f"STOP {_slave(replica)} FOR CHANNEL '{ch}'", ())]
     return [("CALL mysql.rds_stop_replication", ())]
 
 
-def stop_applier(flavor: Flavor, channel: str) -> list[Statement]:
+def stop_applier(replica: Replica, channel: str) -> list[Statement]:
     """Stop applying (the SQL thread) while the changes keep arriving."""
     ch = _literal_name(channel)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return [(f"STOP SLAVE '{ch}' SQL_THREAD", ())]
     if flavor is Flavor.MYSQL:
-        return [(f"STOP REPLICA SQL_THREAD FOR CHANNEL '{ch}'", ())]
+        return [(f"STOP {_slave(replica)} SQL_THREAD FOR CHANNEL '{ch}'", ())]
     return [("CALL mysql.rds_stop_replication", ())]
 
 
-def start_applier_until(flavor: Flavor, channel: str, position: BinlogPosition) -> list[Statement]:
+def start_applier_until(replica: Replica, channel: str, position: BinlogPosition) -> list[Statement]:
     """Apply up to exactly ``position`` of the source, then stop there."""
     ch = _literal_name(channel)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return [(f"START SLAVE '{ch}' SQL_THREAD UNTIL MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s",
                  (position.file, position.position))]
     if flavor is Flavor.MYSQL:
-        return [("START REPLICA SQL_THREAD UNTIL SOURCE_LOG_FILE = %s, SOURCE_LOG_POS = %s "
-                 f"FOR CHANNEL '{ch}'", (position.file, position.position))]
+        words = "MASTER" if _legacy(replica) else "SOURCE"
+        return [(f"START {_slave(replica)} SQL_THREAD UNTIL {words}_LOG_FILE = %s, "
+                 f"{words}_LOG_POS = %s FOR CHANNEL '{ch}'", (position.file, position.position))]
     return [("CALL mysql.rds_start_replication_until(%s, %s)", (position.file, position.position))]
 
 
-def start_applier(flavor: Flavor, channel: str) -> list[Statement]:
+def start_applier(replica: Replica, channel: str) -> list[Statement]:
     ch = _literal_name(channel)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return [(f"START SLAVE '{ch}' SQL_THREAD", ())]
     if flavor is Flavor.MYSQL:
-        return [(f"START REPLICA SQL_THREAD FOR CHANNEL '{ch}'", ())]
+        return [(f"START {_slave(replica)} SQL_THREAD FOR CHANNEL '{ch}'", ())]
     return [("CALL mysql.rds_start_replication", ())]
 
 
-def reset(flavor: Flavor, channel: str) -> list[Statement]:
+def reset(replica: Replica, channel: str) -> list[Statement]:
     """Forget the replica's configuration and relay logs."""
     ch = _literal_name(channel)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return [(f"RESET SLAVE '{ch}' ALL", ())]
     if flavor is Flavor.MYSQL:
-        return [(f"RESET REPLICA ALL FOR CHANNEL '{ch}'", ())]
+        return [(f"RESET {_slave(replica)} ALL FOR CHANNEL '{ch}'", ())]
     return [("CALL mysql.rds_reset_external_source", ())]
 
 
-def status(flavor: Flavor, channel: str) -> Statement:
+def status(replica: Replica, channel: str) -> Statement:
     ch = _literal_name(channel)
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return (f"SHOW SLAVE '{ch}' STATUS", ())
     if flavor is Flavor.MYSQL:
-        return (f"SHOW REPLICA STATUS FOR CHANNEL '{ch}'", ())
+        return (f"SHOW {_slave(replica)} STATUS FOR CHANNEL '{ch}'", ())
     return ("SHOW REPLICA STATUS", ())
 
 
-def wait_for(flavor: Flavor, channel: str, position: BinlogPosition, timeout_s: float) -> Statement:
+def wait_for(replica: Replica, channel: str, position: BinlogPosition, timeout_s: float) -> Statement:
     """A query returning >= 0 once the replica applied ``position``, -1 on timeout, NULL when
     the applier is not running."""
     ch = _literal_name(channel)
-    if flavor is Flavor.MARIADB:
+    flavor = _family(replica)
+    # SOURCE_POS_WAIT came with MySQL 8.0.26.
+    if flavor is Flavor.MARIADB or (isinstance(replica, Server) and flavor is Flavor.MYSQL
+                                    and replica.version < (8, 0, 26)):
         return ("SELECT MASTER_POS_WAIT(%s, %s, %s, %s)",
                 (position.file, position.position, timeout_s, ch))
     return ("SELECT SOURCE_POS_WAIT(%s, %s, %s, %s)",
@@ -198,7 +241,7 @@ def status_field(row: dict, name: str):  # noqa: ANN201 - a server value
     return None
 
 
-def binlog_status_sql(flavor: Flavor, version: tuple[int, int] = (8, 0)) -> str:
+def binlog_status_sql(flavor: Flavor, version: tuple[int, ...] = (8, 0)) -> str:
     """``SHOW MASTER STATUS`` was renamed ``SHOW BINARY LOG STATUS`` in MySQL 8.2."""
     if flavor is not Flavor.MARIADB and version >= (8, 2):
         return "SHOW BINARY LOG STATUS"
@@ -223,7 +266,7 @@ def snapshot_lock_sql(flavor: Flavor) -> tuple[list[str], list[str]]:
     return ["FLUSH TABLES WITH READ LOCK"], ["UNLOCK TABLES"]
 
 
-def ignore_tables(flavor: Flavor, channel: str, database: str, tables: list[str]) -> list[Statement]:
+def ignore_tables(replica: Replica, channel: str, database: str, tables: list[str]) -> list[Statement]:
     """Tables of ``database`` (the replica's name for it) the replica must not apply: the
     tool's own state tables when the roles are swapped after cutover (the new primary records
     the cutover in them; the old one has no such tables). Exact names, so a user's table that
@@ -234,9 +277,12 @@ def ignore_tables(flavor: Flavor, channel: str, database: str, tables: list[str]
     qualified = [f"{database}.{t}" for t in tables]
     if not qualified:
         return []
+    flavor = _family(replica)
     if flavor is Flavor.MARIADB:
         return [(f"SET GLOBAL {ch}.replicate_ignore_table = %s", (",".join(qualified),))]
     if flavor is Flavor.MYSQL:
         listed = ", ".join(f"{quote(database)}.{quote(t)}" for t in tables)
-        return [(f"CHANGE REPLICATION FILTER REPLICATE_IGNORE_TABLE = ({listed}) FOR CHANNEL '{ch}'", ())]
+        per_channel = not (isinstance(replica, Server) and replica.version < (8, 0, 2))
+        return [(f"CHANGE REPLICATION FILTER REPLICATE_IGNORE_TABLE = ({listed})"
+                 + (f" FOR CHANNEL '{ch}'" if per_channel else ""), ())]
     return []  # Aurora: replicate-ignore-table in the cluster parameter group
