@@ -112,3 +112,14 @@ def test_mariadb_and_aurora_are_unchanged_by_version() -> None:
         "CALL mysql.rds_set_external_source")
     assert sql.binlog_status_sql(Flavor.MYSQL, Server.parse("8.4.0").version) == "SHOW BINARY LOG STATUS"
     assert sql.binlog_status_sql(Flavor.MYSQL, MYSQL57.version) == "SHOW MASTER STATUS"
+
+
+def test_the_reverse_stream_names_pairs_the_vendors_do_not_support() -> None:
+    into_57 = sql.replication_caveat(AURORA3, MYSQL57)
+    assert into_57 and "MySQL does not support a 5.7 replica of 8.0" in into_57
+    assert "Aurora MySQL 3.05.2 (8.0.32) into MySQL 5.7.44" in into_57
+    into_mariadb = sql.replication_caveat(MYSQL80, MARIADB)
+    assert into_mariadb and "supported by neither vendor" in into_mariadb
+    assert sql.replication_caveat(AURORA3, MYSQL80) is None
+    assert sql.replication_caveat(MARIADB, MARIADB) is None
+    assert sql.replication_caveat(MYSQL57, MYSQL57) is None

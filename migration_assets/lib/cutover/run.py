@@ -48,8 +48,9 @@ from migration_assets.lib.cutover.plan import CutoverResult, Progress, Step
 from migration_assets.lib.cutover.reverse import ReverseStream
 from migration_assets.lib.dialects import aurora
 from migration_assets.lib.dialects import freeze as freeze_sql
-from migration_assets.lib.dialects.flavor import Flavor, detect
+from migration_assets.lib.dialects.flavor import Flavor, detect, server_of
 from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.dialects.replication import replication_caveat
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.history import DEFAULT_TABLE as HISTORY_TABLE
 from migration_assets.lib.verify.checksums import verify_table
@@ -229,6 +230,11 @@ class Cutover:
         with connect(self.target, use_database=False) as conn:
             log_bin, fmt = int(_scalar(conn, "SELECT @@GLOBAL.log_bin") or 0), \
                 str(_scalar(conn, "SELECT @@GLOBAL.binlog_format"))
+            primary = server_of(conn)
+        with connect(self.source, use_database=False) as conn:
+            caveat = replication_caveat(primary, server_of(conn))
+        if caveat:
+            self.log(f"warning: {caveat}")
         if not log_bin or fmt.upper() != "ROW":
             raise MigrationError(
                 f"the reverse stream needs the target's binary log on in ROW format (log_bin "

@@ -286,3 +286,24 @@ def ignore_tables(replica: Replica, channel: str, database: str, tables: list[st
         return [(f"CHANGE REPLICATION FILTER REPLICATE_IGNORE_TABLE = ({listed})"
                  + (f" FOR CHANNEL '{ch}'" if per_channel else ""), ())]
     return []  # Aurora: replicate-ignore-table in the cluster parameter group
+
+
+def replication_caveat(primary: Server, replica: Server) -> str | None:
+    """Pure: why replicating ``primary`` into ``replica`` is outside what the vendors support,
+    or None. After cutover the on-prem server replicates Aurora MySQL 3 (8.0) for a rollback:
+    MySQL supports a replica at most one release older only from 8.0 on (8.0 into 5.7 is not
+    supported: 8.0-only collations such as utf8mb4_0900_ai_ci, roles and new DDL stop it), and
+    MariaDB replicating MySQL 8.0 is supported by neither vendor (binlog transaction
+    compression, partial JSON updates, 8.0 collations)."""
+    if replica.flavor is Flavor.MARIADB and primary.mysql_family and primary.version >= (8, 0, 0):
+        what = "MariaDB replicating MySQL 8.0 is supported by neither vendor"
+    elif replica.mysql_family and primary.mysql_family and replica.version[:2] < primary.version[:2] \
+            and replica.version < (8, 0, 0):
+        what = (f"MySQL does not support a {'.'.join(map(str, replica.version[:2]))} replica of "
+                f"{'.'.join(map(str, primary.version[:2]))}")
+    else:
+        return None
+    return (f"the reverse stream runs {primary.label} into {replica.label}: {what}; it stops on "
+            "the first event the replica cannot read (an 8.0-only collation, a role, new DDL). "
+            "Keep the application to statements both understand until the rollback window "
+            "closes, rehearse the rollback, and keep `dbmigrate aws pitr` as the fallback")
