@@ -7,6 +7,7 @@ for the load, and re-created from the saved text afterwards (in a ``finally``, a
 soon as its last batch is done). The save happens before the drop and in the same database, so
 a crash mid-load leaves the definitions on the target: the next load, holding the load lock
 (no other load can be using them), puts every one of them back first (:func:`restore_all`).
+The statements are in :mod:`migration_assets.lib.dialects.trigger_sql`.
 """
 
 from __future__ import annotations
@@ -14,45 +15,33 @@ from __future__ import annotations
 from pymysql.connections import Connection
 
 from migration_assets.lib.capture.schema_capture import strip_definer
-from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.dialects import trigger_sql as sql
+from migration_assets.lib.dialects.trigger_sql import STATE_TABLE
 
-STATE_TABLE = "_dbmigrate_saved_triggers"
-
-
-def _ensure_state(conn: Connection) -> None:
-    with conn.cursor() as cur:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {quote(STATE_TABLE)} ("
-            " table_name VARCHAR(64) NOT NULL, trigger_name VARCHAR(64) NOT NULL,"
-            " sql_mode VARCHAR(8192) NOT NULL, definition LONGTEXT NOT NULL,"
-            " PRIMARY KEY (table_name, trigger_name)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-        )
+__all__ = ["STATE_TABLE", "restore", "restore_all", "saved_names", "suspend"]
 
 
 def _state_exists(conn: Connection, database: str) -> bool:
     with conn.cursor() as cur:
-        cur.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
-                    "AND table_name = %s", (database, STATE_TABLE))
+        cur.execute(*sql.state_exists(database))
         return cur.fetchone() is not None
 
 
 def suspend(conn: Connection, database: str, table: str) -> list[str]:
     """Save and drop the table's triggers; returns their names (saved ones included)."""
     with conn.cursor() as cur:
-        cur.execute("SELECT trigger_name, sql_mode FROM information_schema.triggers "
-                    "WHERE trigger_schema = %s AND event_object_table = %s", (database, table))
+        cur.execute(*sql.live_triggers(database, table))
         live = list(cur.fetchall())
     if not live:
         return saved_names(conn, database, table)
-    _ensure_state(conn)
     with conn.cursor() as cur:
+        cur.execute(sql.create_state())
         for name, mode in live:
-            cur.execute(f"SHOW CREATE TRIGGER {quote(name)}")
+            cur.execute(sql.show_create(name))
             definition = strip_definer(cur.fetchone()[2])  # no SUPER needed to re-create
-            cur.execute(f"REPLACE INTO {quote(STATE_TABLE)} VALUES (%s, %s, %s, %s)",
-                        (table, name, mode, definition))
+            cur.execute(*sql.save(table, name, mode, definition))
         for name, _mode in live:
-            cur.execute(f"DROP TRIGGER {quote(name)}")
+            cur.execute(sql.drop(name))
     return saved_names(conn, database, table)
 
 
@@ -60,8 +49,7 @@ def saved_names(conn: Connection, database: str, table: str) -> list[str]:
     if not _state_exists(conn, database):
         return []
     with conn.cursor() as cur:
-        cur.execute(f"SELECT trigger_name FROM {quote(STATE_TABLE)} WHERE table_name = %s "
-                    "ORDER BY trigger_name", (table,))
+        cur.execute(*sql.saved(table))
         return [r[0] for r in cur.fetchall()]
 
 
@@ -70,23 +58,20 @@ def restore(conn: Connection, database: str, table: str) -> list[str]:
     if not _state_exists(conn, database):
         return []
     with conn.cursor() as cur:
-        cur.execute(f"SELECT trigger_name, sql_mode, definition FROM {quote(STATE_TABLE)} "
-                    "WHERE table_name = %s ORDER BY trigger_name", (table,))
+        cur.execute(*sql.saved(table, with_definitions=True))
         saved = list(cur.fetchall())
         cur.execute("SELECT @@SESSION.sql_mode")
         previous = cur.fetchone()[0]
         for name, mode, definition in saved:
-            cur.execute("SELECT 1 FROM information_schema.triggers WHERE trigger_schema = %s "
-                        "AND trigger_name = %s", (database, name))
+            cur.execute(*sql.trigger_exists(database, name))
             if cur.fetchone() is None:
                 cur.execute("SET SESSION sql_mode = %s", (mode,))
                 cur.execute(definition)
-            cur.execute(f"DELETE FROM {quote(STATE_TABLE)} WHERE table_name = %s "
-                        "AND trigger_name = %s", (table, name))
+            cur.execute(*sql.forget(table, name))
         cur.execute("SET SESSION sql_mode = %s", (previous,))
-        cur.execute(f"SELECT COUNT(*) FROM {quote(STATE_TABLE)}")
+        cur.execute(sql.saved_count())
         if cur.fetchone()[0] == 0:
-            cur.execute(f"DROP TABLE {quote(STATE_TABLE)}")
+            cur.execute(sql.drop_state())
     return [s[0] for s in saved]
 
 
@@ -95,6 +80,6 @@ def restore_all(conn: Connection, database: str) -> dict[str, list[str]]:
     if not _state_exists(conn, database):
         return {}
     with conn.cursor() as cur:
-        cur.execute(f"SELECT DISTINCT table_name FROM {quote(STATE_TABLE)} ORDER BY 1")
+        cur.execute(sql.saved_tables())
         tables = [r[0] for r in cur.fetchall()]
     return {table: restore(conn, database, table) for table in tables}
