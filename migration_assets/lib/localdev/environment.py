@@ -1,5 +1,6 @@
 """The local pair of servers behind ``dbmigrate dev up|down|env``: an on-prem-like source and
-an Aurora-like target, with the environment variables that point the project at them.
+an Aurora-like target, with the environment variables that point the project at them (the
+target's include ``AURORA_DB_SSL_CA``: it accepts only TLS connections, as Aurora).
 
 ``up`` replaces a pair left by an earlier ``up`` in the same state folder, so it can be re-run
 safely; ``down`` stops exactly the processes recorded there and removes their data.
@@ -65,5 +66,7 @@ def export_lines(instances: dict[str, Instance], database: str) -> list[str]:
         inst = instances[role]
         values = {"HOST": "127.0.0.1", "PORT": str(inst.port), "USER": inst.user,
                   "PASSWORD": inst.password, "NAME": database}
+        if inst.ssl_ca:  # the target accepts only TLS, as Aurora: clients verify it with this CA
+            values["SSL_CA"] = inst.ssl_ca
         lines += [f"export {prefix}{k}={shlex.quote(v)}" for k, v in values.items()]
     return lines

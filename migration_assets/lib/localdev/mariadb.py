@@ -3,15 +3,19 @@
 Each instance has its own datadir, socket and port on 127.0.0.1 only, and a pid file, so
 ``stop`` ends exactly the process it started and never touches a server already running on
 3306. The source logs binary events as a primary feeding replication would (ROW format, full
-row image, GTID, a server id); the target has Aurora MySQL 3's character set and strict
-sql_mode, and its binary log on (ROW) for the reverse stream after cutover. Durability
-settings are relaxed for laptop speed: these servers hold throwaway data.
+row image, GTID, a server id); the target is started with the Aurora MySQL 3 settings MariaDB
+can mimic: its character set, strict sql_mode, ``lower_case_table_names=0``, ``local_infile``
+as configured (ON, as the Terraform parameter group), TLS required
+(``require_secure_transport``, with a CA and certificate made for it: ``Instance.ssl_ca``),
+and its binary log on (ROW) for the reverse stream after cutover. Durability settings are
+relaxed for laptop speed: these servers hold throwaway data.
 
 Access: the administrative account (root when run as root, else the OS user) exists only at
 ``localhost`` and authenticates with ``unix_socket``, so nobody reaches it over TCP, with or
 without a password. TCP clients use the ``dbmigrate`` account and its random password, which is
 created with ``sql_log_bin = 0``: no password, plain or hashed, is written to the binary log
-that change capture reads.
+that change capture reads. On the source it holds every privilege (an on-prem admin); on the
+target only what Aurora's master user holds (no SUPER: see ``AURORA_MASTER_PRIVILEGES``).
 ``mariadb-server`` is installed from Debian's packages when ``mariadbd`` is missing.
 """
 
@@ -34,6 +38,7 @@ import pymysql
 
 from migration_assets.lib.connection import DbSettings
 from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.localdev import tls
 
 AURORA_SQL_MODE = (
     "ONLY_FULL_GROUP_BY,STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
@@ -47,7 +52,6 @@ _COMMON_ARGS = [
     "--skip-name-resolve",
     "--character-set-server=utf8mb4",
     "--collation-server=utf8mb4_unicode_ci",
-    "--local-infile=1",
     "--max-allowed-packet=256M",
     "--innodb-buffer-pool-size=256M",
     "--innodb-log-file-size=128M",
@@ -58,6 +62,7 @@ _COMMON_ARGS = [
 ]
 ROLE_ARGS = {
     "source": [
+        "--local-infile=1",
         "--server-id=1",
         "--log-bin=binlog",
         "--binlog-format=ROW",
@@ -82,8 +87,28 @@ ROLE_ARGS = {
         "--log-bin-trust-function-creators=1",
         f"--sql-mode={AURORA_SQL_MODE}",
         "--explicit-defaults-for-timestamp=ON",
+        # Aurora MySQL 3 runs on Linux with lower_case_table_names=0 unless the cluster was
+        # created otherwise (it cannot change later): table names are case-sensitive there, so
+        # here too, stated rather than inherited from a build default.
+        "--lower-case-table-names=0",
+        # As Aurora (Terraform's parameter group sets require_secure_transport=ON): a client
+        # without TLS is refused. Unix-socket connections (the admin account) count as secure.
+        "--require-secure-transport=ON",
     ],
 }
+#: What Aurora MySQL 3 gives its master user (AWS, Aurora user guide, "Master user account
+#: privileges": the rds_superuser_role privileges, WITH GRANT OPTION), as far as MariaDB 10.11
+#: has them: CONNECTION_ADMIN is CONNECTION ADMIN, SET_USER_ID is SET USER (a DEFINER other
+#: than oneself), REPLICATION CLIENT is BINLOG MONITOR; CREATE ROLE, DROP ROLE and ROLE_ADMIN
+#: come with CREATE USER. No equivalent here: APPLICATION_PASSWORD_ADMIN, XA_RECOVER_ADMIN,
+#: SHOW_ROUTINE (3.04+), FLUSH_* (3.09+). Never SUPER, READ_ONLY ADMIN, BINLOG ADMIN
+#: (sql_log_bin) or SYSTEM_VARIABLES_ADMIN: on Aurora those are parameter-group changes.
+AURORA_MASTER_PRIVILEGES = (
+    "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES",
+    "CREATE TEMPORARY TABLES", "LOCK TABLES", "CREATE VIEW", "SHOW VIEW", "CREATE ROUTINE",
+    "ALTER ROUTINE", "EXECUTE", "EVENT", "TRIGGER", "CREATE USER", "PROCESS", "RELOAD",
+    "SHOW DATABASES", "REPLICATION SLAVE", "BINLOG MONITOR", "CONNECTION ADMIN", "SET USER",
+)
 
 
 @dataclass(frozen=True)
@@ -97,10 +122,13 @@ class Instance:
     socket: str
     user: str
     password: str
+    #: The CA that signed the server's certificate (the target's); None: no TLS (the source).
+    ssl_ca: str | None = None
 
     def settings(self, database: str) -> DbSettings:
         return DbSettings(host="127.0.0.1", port=self.port, user=self.user,
-                          password=self.password, database=database, role=self.role)
+                          password=self.password, database=database, role=self.role,
+                          ssl_ca=self.ssl_ca)
 
 
 def _binary(name: str) -> str | None:
@@ -171,8 +199,14 @@ def admin_connection(socket_path: str | Path) -> pymysql.connections.Connection:
                            connect_timeout=5)
 
 
-def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
-    """Initialise a fresh datadir under ``base_dir/role`` and start a server on it."""
+def start(role: str, base_dir: Path, port: int | None = None, *,
+          local_infile: bool = True) -> Instance:
+    """Initialise a fresh datadir under ``base_dir/role`` and start a server on it.
+
+    The target gets a CA and a server certificate made for it (``Instance.ssl_ca``) and
+    refuses clients without TLS; ``local_infile`` is its ``local_infile`` (ON as the Terraform
+    parameter group sets it; OFF to test the load without ``LOAD DATA LOCAL``).
+    """
     if role not in ROLE_ARGS:
         raise MigrationError(f"unknown server role {role!r}: use source or target")
     server, installer = ensure_server_installed()
@@ -196,6 +230,13 @@ def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
     # in the instance's folder, removed with it, not in a shared /tmp.
     tmpdir = home / "tmp"
     tmpdir.mkdir()
+    role_args = list(ROLE_ARGS[role])
+    ssl_ca: str | None = None
+    if role == "target":
+        server_tls = tls.make_server_tls(home / "tls", f"{role} {home.parent.name}")
+        ssl_ca = str(server_tls.ca)
+        role_args += [f"--ssl-ca={server_tls.ca}", f"--ssl-cert={server_tls.cert}",
+                      f"--ssl-key={server_tls.key}", f"--local-infile={int(local_infile)}"]
     for _attempt in range(5):
         chosen = port or free_port()
         if port and not _port_is_free(port):
@@ -204,7 +245,7 @@ def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
         proc = subprocess.Popen(
             [server, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}",
              f"--port={chosen}", f"--pid-file={home / 'mysqld.pid'}", f"--log-error={log}",
-             f"--tmpdir={tmpdir}", *(_user_args()), *_COMMON_ARGS, *ROLE_ARGS[role]],
+             f"--tmpdir={tmpdir}", *(_user_args()), *_COMMON_ARGS, *role_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
         if _wait_ready(proc, sock):
@@ -216,9 +257,10 @@ def start(role: str, base_dir: Path, port: int | None = None) -> Instance:
             raise MigrationError(f"the {role} server did not start; its log ends with:\n{tail}")
     else:
         raise MigrationError(f"the {role} server found no free port after 5 attempts")
-    _create_app_user(sock, password)
+    _create_app_user(sock, password, "ALL PRIVILEGES" if role == "source"
+                     else ", ".join(AURORA_MASTER_PRIVILEGES))
     instance = Instance(role=role, datadir=str(datadir), port=chosen, pid=proc.pid,
-                        socket=str(sock), user=APP_USER, password=password)
+                        socket=str(sock), user=APP_USER, password=password, ssl_ca=ssl_ca)
     # Created 0600 from the start: the file holds the password, never readable by others.
     fd = os.open(home / "instance.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as state:
@@ -239,17 +281,18 @@ def _wait_ready(proc: subprocess.Popen[bytes], sock: Path) -> bool:
     return False
 
 
-def _create_app_user(sock: Path, password: str) -> None:
+def _create_app_user(sock: Path, password: str, privileges: str) -> None:
     """A password user for TCP clients; the admin account stays socket-only with no TCP account.
 
     Not binary-logged: ``CREATE USER ... IDENTIFIED BY`` would put the password in the log.
+    ``privileges``: all on the source (an on-prem admin); Aurora's master user's on the target.
     """
     conn = admin_connection(sock)
     try:
         with conn.cursor() as cur:
             cur.execute("SET SESSION sql_log_bin = 0")
             cur.execute(f"CREATE USER '{APP_USER}'@'%%' IDENTIFIED BY %s", (password,))
-            cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{APP_USER}'@'%' WITH GRANT OPTION")
+            cur.execute(f"GRANT {privileges} ON *.* TO '{APP_USER}'@'%' WITH GRANT OPTION")
     finally:
         conn.close()
 
