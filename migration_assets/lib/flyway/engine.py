@@ -29,8 +29,8 @@ from pymysql.connections import Connection
 from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
-from migration_assets.lib.flyway import history
-from migration_assets.lib.flyway.files import MigrationFile, Version, discover
+from migration_assets.lib.flyway import database_defaults, history
+from migration_assets.lib.flyway.files import Kind, MigrationFile, Version, discover
 from migration_assets.lib.flyway.sql_split import split_statements
 from migration_assets.lib.flyway.state import (
     BASELINE_DESCRIPTION,
@@ -109,7 +109,7 @@ class FlywayEngine:
         files = self.files()
         limit = Version.parse(target) if target else None
         with self._server() as conn, self._lock(conn):
-            created = self._ensure_schema(conn)
+            created = self._ensure_schema(conn, files)
             if not history.table_exists(conn, self.schema, self.table):
                 self._refuse_non_empty(conn)
                 history.create_table(conn, self.schema, self.table)
@@ -243,13 +243,18 @@ class FlywayEngine:
                         (self.schema,))
             return cur.fetchone() is not None
 
-    def _ensure_schema(self, conn: Connection) -> bool:
+    def _ensure_schema(self, conn: Connection, files: list[MigrationFile]) -> bool:
+        """Create the database with the defaults the first script to run declares (a captured
+        baseline carries the source database's), else the project's default."""
         if self._schema_exists(conn):
             return False
+        defaults = database_defaults.for_new_database(
+            f.read_sql() for f in files if f.kind is not Kind.UNDO)
         with conn.cursor() as cur:
+            # Names matched as \w+ by database_defaults: safe to write as keywords.
             cur.execute(f"CREATE DATABASE {quote(self.schema)} "
-                        "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        self.log(f"created database {self.schema}")
+                        f"CHARACTER SET {defaults.charset} COLLATE {defaults.collation}")
+        self.log(f"created database {self.schema} ({defaults.charset}, {defaults.collation})")
         return True
 
     def _refuse_non_empty(self, conn: Connection) -> None:
