@@ -10,9 +10,15 @@ Guarantees:
   per-value work), rows per chunk follow the measured row width, and a single row larger
   than the cap is streamed column by column in pieces;
 - no row data is written to disk: chunks reach ``LOAD DATA LOCAL INFILE`` through a pipe
-  (``infile``);
-- a load that makes the server warn (``LOAD DATA LOCAL`` turns errors into warnings) fails
-  the batch, so truncated or converted values are never reported as copied.
+  (``infile``); where the target refuses local files (``local_infile`` off, read once per
+  target connection, or refused by a statement), the same transit lines go as multi-row
+  ``INSERT`` statements no larger than the target's ``max_allowed_packet``, with the same
+  conversions and in the same transaction (``lib/dialects/load_sql``), so the rows are the
+  same; a row too large for one statement sends its HEX values piece by piece into session
+  variables, so memory stays bounded by a piece on both paths;
+- a value the target refuses fails the batch with a sentence naming the row's key: a
+  warning of ``LOAD DATA LOCAL`` (which turns errors into warnings) or an error of the strict
+  INSERT alike, so truncated or converted values are never reported as copied.
 The source connection a batch reads from is inside the load's one consistent snapshot (see
 ``lib/cdc/snapshot``), so every chunk of every batch is as of the same binlog position, and
 changes made after it are carried by the change stream. A table without a key is copied whole.
@@ -25,8 +31,8 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pymysql
@@ -36,15 +42,19 @@ from migration_assets.lib.catalog import Column, Table
 from migration_assets.lib.connection import DbSettings, connect, describe_error, open_connection
 from migration_assets.lib.copy.infile import infile
 from migration_assets.lib.copy.ranges import Batch, KeyRange, describe_range, range_predicate
-from migration_assets.lib.copy.validation import ChunkValidator, field_of_line, key_of_line
+from migration_assets.lib.copy.validation import (
+    ChunkValidator,
+    describe_transit,
+    field_of_line,
+    key_of_line,
+)
+from migration_assets.lib.dialects import load_sql
 from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import (
     BINARY_TYPES,
-    LOAD_SQL_MODE,
     NULL_FIELD,
     SPATIAL_TYPES,
     TEXT_TYPES,
-    load_expr,
     quote,
     row_text_expr,
     transfer_expr,
@@ -62,6 +72,9 @@ DELETE_CHUNK_ROWS = 50_000
 STREAM_PIECE_BYTES = 4 << 20
 #: A batch waiting longer than this for a target lock gives up and is retried from the start.
 LOCK_WAIT_TIMEOUT_S = 20
+#: The INSERT fallback's statements aim at this size (and never pass the target's
+#: max_allowed_packet): larger ones were no faster in bench/insert_fallback.sh.
+INSERT_STATEMENT_BYTES = 4 << 20
 _ROW_IN_WARNING = re.compile(r"at row (\d+)")
 
 
@@ -94,25 +107,44 @@ def source_session(conn: Connection, max_packet: int) -> None:
         cur.execute("SET SESSION sql_mode = ''")  # read zero dates as they are
 
 
+@dataclass(frozen=True)
+class TargetFacts:
+    """What a load session learns from the target once, when it opens."""
+
+    #: The server takes ``LOAD DATA LOCAL`` (``@@GLOBAL.local_infile``); else rows go by INSERT.
+    local_infile: bool
+    max_packet: int
+
+
 def target_session(conn: Connection) -> None:
+    """Set the load session up (``load_sql.session_settings``) and keep the target's facts on
+    the connection (:func:`target_facts`)."""
     with conn.cursor() as cur:
-        # Copied rows stay out of the target's own binary log, as myloader does by default: the
-        # target logs for the reverse stream after cutover, which starts at the switch, so
-        # logging every loaded row would only slow the load. Needs BINLOG ADMIN / SUPER
-        # (MariaDB) or SESSION_VARIABLES_ADMIN (MySQL 8); without it the rows are logged.
-        try:
-            cur.execute("SET SESSION sql_log_bin = 0")
-        except pymysql.err.OperationalError as exc:
-            if not exc.args or exc.args[0] not in (1227, 1419):
-                raise
-        cur.execute("SET SESSION time_zone = '+00:00'")
-        cur.execute("SET SESSION sql_mode = %s", (LOAD_SQL_MODE,))
-        cur.execute("SET SESSION foreign_key_checks = 0, unique_checks = 0")
-        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        # Row locks and metadata locks (a DDL or a long transaction on the table elsewhere):
-        # a bounded wait, then the batch rolls back and is tried again.
-        cur.execute("SET SESSION innodb_lock_wait_timeout = %s, lock_wait_timeout = %s",
-                    (LOCK_WAIT_TIMEOUT_S, LOCK_WAIT_TIMEOUT_S))
+        for setting in load_sql.session_settings(server_of(conn), LOCK_WAIT_TIMEOUT_S):
+            try:
+                cur.execute(setting.sql, setting.params or None)
+            except pymysql.err.MySQLError as exc:
+                if not exc.args or exc.args[0] not in setting.may_refuse:
+                    raise
+        cur.execute(load_sql.TARGET_FACTS_QUERY)
+        local_infile, max_packet = cur.fetchone()
+    _keep_facts(conn, TargetFacts(bool(int(local_infile)), int(max_packet)))
+
+
+def _keep_facts(conn: Connection, facts: TargetFacts) -> None:
+    conn._dbmigrate_load = facts  # type: ignore[attr-defined]
+
+
+def target_facts(conn: Connection) -> TargetFacts:
+    """The facts :func:`target_session` read; a connection set up otherwise reads them now."""
+    facts = getattr(conn, "_dbmigrate_load", None)
+    if facts is None:
+        with conn.cursor() as cur:
+            cur.execute(load_sql.TARGET_FACTS_QUERY)
+            local_infile, max_packet = cur.fetchone()
+        facts = TargetFacts(bool(int(local_infile)), int(max_packet))
+        _keep_facts(conn, facts)
+    return facts
 
 
 def source_max_packet(settings: DbSettings) -> int:
@@ -122,6 +154,8 @@ def source_max_packet(settings: DbSettings) -> int:
 
 
 def open_target(settings: DbSettings) -> Connection:
+    # The client must allow local files too (MySQL 8 refuses LOAD DATA LOCAL unless both sides
+    # do); the server's side decides between LOAD DATA and INSERT.
     conn = open_connection(settings, autocommit=False, local_infile=True)
     target_session(conn)
     return conn
@@ -179,21 +213,8 @@ class TableCopier:
         cols = [(c.name, c.data_type) for c in self.table.copy_columns]
         #: The transit line, written for the source's version at the first read.
         self._line = ""
-        # Numbers and dates go straight into their columns (the server parses the text once);
-        # only values that travel as HEX (or BIT) go through a variable and a SET expression.
-        targets, sets = [], []
-        for i, (name, dtype) in enumerate(cols):
-            expr = load_expr(f"@v{i}", dtype)
-            if expr == f"@v{i}":
-                targets.append(quote(name))
-            else:
-                targets.append(f"@v{i}")
-                sets.append(f"{quote(name)} = {expr}")
-        names = ", ".join(targets)
-        set_clause = (" SET " + ", ".join(sets)) if sets else ""
-        self._load_tail = (f"INTO TABLE {quote(self.table.name)} CHARACTER SET binary "
-                           "FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
-                           f"LINES TERMINATED BY '\\n' ({names}){set_clause}")
+        self._columns = tuple(cols)
+        self._insert_sql = load_sql.InsertSql(self.table.name, self._columns)
         self._index = f" FORCE INDEX ({quote(self.table.key_index)})" if self.table.key_index else ""
 
     # -- one batch -----------------------------------------------------------------------
@@ -223,8 +244,8 @@ class TableCopier:
         deleted = 0
         with tgt.cursor() as cur:
             while True:  # in pieces (smaller statements), all in the batch's transaction
-                n = cur.execute(f"DELETE FROM {quote(self.table.name)} WHERE {pred} "
-                                f"LIMIT {DELETE_CHUNK_ROWS}", params)
+                n = cur.execute(load_sql.delete_range(self.table.name, pred, DELETE_CHUNK_ROWS),
+                                params)
                 deleted += n
                 if n < DELETE_CHUNK_ROWS:
                     return deleted
@@ -321,7 +342,7 @@ class TableCopier:
                 # One row over the cap: stream it (the chunk holds exactly that row), and
                 # measure the next rows before reading them.
                 self._row_text_bytes = max(self._row_text_bytes, CHUNK_CAP_BYTES)
-                yield _Streamed(self._row_pieces(src, chunk_pred, chunk_params, "")), 1
+                yield _Streamed(lambda p=chunk_pred, a=chunk_params: self._row_pieces(src, p, a, "")), 1
             elif count:
                 yield data, count
                 self._learn(data, count)
@@ -340,7 +361,8 @@ class TableCopier:
                     self.rows_per_chunk = max(1, self.rows_per_chunk // 8)
                     continue
                 self._row_text_bytes = max(self._row_text_bytes, CHUNK_CAP_BYTES)
-                yield _Streamed(self._row_pieces(src, "1=1", [], f" LIMIT 1 OFFSET {offset}")), 1
+                suffix = f" LIMIT 1 OFFSET {offset}"
+                yield _Streamed(lambda s=suffix: self._row_pieces(src, "1=1", [], s)), 1
                 offset += 1
                 continue
             if count == 0:
@@ -391,8 +413,26 @@ class TableCopier:
             # A streamed row is too large to parse whole; the target's strict mode and the
             # warning check below still refuse any value it cannot hold.
             self.validator.validate(chunk, where)
+        facts = target_facts(tgt)
+        if facts.local_infile:
+            try:
+                self._load_data(tgt, chunk, count, where)
+                return
+            except pymysql.err.MySQLError as exc:
+                if not exc.args or exc.args[0] not in load_sql.LOCAL_INFILE_REFUSED:
+                    raise
+                # Turned off since the session began (or refused by a proxy): nothing was
+                # loaded, so the same chunk goes by INSERT, and so does the rest.
+                _keep_facts(tgt, replace(facts, local_infile=False))
+        if streamed:
+            self._insert_through_variables(tgt, chunk, where)
+        else:
+            self._insert(tgt, chunk, count, where)
+
+    def _load_data(self, tgt: Connection, chunk: bytes | _Streamed, count: int, where: str) -> None:
+        streamed = isinstance(chunk, _Streamed)
         with infile(chunk if streamed else (chunk,)) as name, tgt.cursor() as cur:
-            loaded = cur.execute(f"LOAD DATA LOCAL INFILE '{name}' {self._load_tail}")
+            loaded = cur.execute(load_sql.load_data(name, self.table.name, self._columns))
             warnings = cur.warning_count
             if warnings or loaded != count:
                 cur.execute("SHOW WARNINGS LIMIT 5")
@@ -400,30 +440,196 @@ class TableCopier:
                 raise MigrationError(self._warning_sentence(
                     where, b"" if streamed else chunk, messages, loaded, count))
 
+    def _statement_bytes(self, tgt: Connection) -> int:
+        return max(1 << 16, min(INSERT_STATEMENT_BYTES,
+                                target_facts(tgt).max_packet - load_sql.PACKET_MARGIN))
+
+    def _insert(self, tgt: Connection, chunk: bytes, count: int, where: str) -> None:
+        """The chunk as multi-row INSERTs in the batch's transaction; a row too large for one
+        statement goes through session variables."""
+        inserted = 0
+        try:
+            statements = list(self._insert_sql.statements(chunk, self._statement_bytes(tgt)))
+        except ValueError as exc:
+            raise MigrationError(f"{where}: {exc} (the source sent text the copy cannot read)") from None
+        with tgt.cursor() as cur:
+            for statement in statements:
+                if isinstance(statement, int):  # one line's row alone is over the limit
+                    self._insert_through_variables(tgt, (field_of_line(chunk, statement + 1), b"\n"),
+                                                   where)
+                    inserted += 1
+                    continue
+                try:
+                    done = cur.execute(statement.sql)
+                except pymysql.err.MySQLError as exc:
+                    if not _refused_value(exc):
+                        raise
+                    raise MigrationError(self._refusal(where, chunk, statement, cur, exc)) from exc
+                if cur.warning_count:
+                    cur.execute("SHOW WARNINGS LIMIT 5")
+                    messages = [w[2] for w in cur.fetchall()]
+                    raise MigrationError(self._warning_sentence(
+                        where, chunk, messages, done, statement.rows, statement.first_line))
+                inserted += done
+        if inserted != count:
+            raise MigrationError(f"{where}: the target inserted {inserted} rows of {count}")
+
+    def _refusal(self, where: str, chunk: bytes, statement: load_sql.InsertStatement,
+                 cur: Any, exc: pymysql.err.MySQLError) -> str:
+        """The sentence for a refused multi-row INSERT, naming the row: the server's "at row N",
+        else the first of its rows that fails alone (the batch is rolled back either way)."""
+        message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+        match = _ROW_IN_WARNING.search(message)
+        if match:
+            line = statement.first_line + int(match.group(1))
+            return f"{where}: the target rejected a value{self._key_at(chunk, line)}: {message}"
+        lines = chunk.split(b"\n")
+        for n in range(statement.first_line, statement.first_line + statement.rows):
+            try:
+                cur.execute(self._insert_sql.head + self._insert_sql.row(lines[n]))
+            except pymysql.err.MySQLError as single:
+                if not _refused_value(single):
+                    raise
+                detail = str(single.args[1]) if len(single.args) > 1 else str(single)
+                return f"{where}: the target rejected a value{self._key_at(chunk, n + 1)}: {detail}"
+        return f"{where}: the target rejected a value: {message}"
+
+    def _key_at(self, chunk: bytes, line: int) -> str:
+        try:
+            return f" (row with key {key_of_line(self.table, field_of_line(chunk, line))})"
+        except IndexError:
+            return ""
+
+    def _insert_through_variables(self, tgt: Connection, pieces: Iterable[bytes], where: str) -> None:
+        """One row from its transit text in pieces (a row wider than a chunk, or than a
+        statement): each HEX value is appended piece by piece to a session variable, decoded
+        by the server, then one INSERT names the variables. Memory holds a piece at most,
+        here and per statement; the server holds the row's values, as LOAD DATA would."""
+        sql = self._insert_sql
+        hex_columns = [load_sql.travels_as_hex(dtype) for _name, dtype in self._columns]
+        segment = max(2, min(2 * STREAM_PIECE_BYTES, self._statement_bytes(tgt) - 256)) // 2 * 2
+        fields: list[bytes | int] = []
+        buf = bytearray()
+        sent = False  # whether the current column's value has pieces in its variable
+        used: list[int] = []
+        with tgt.cursor() as cur:
+            def send(piece: bytes) -> None:
+                nonlocal sent
+                column = len(fields)
+                cur.execute(sql.append(column, piece, first=not sent))
+                if cur.warning_count:  # CONCAT over max_allowed_packet gives NULL and a warning
+                    cur.execute("SHOW WARNINGS LIMIT 1")
+                    message = cur.fetchone()[2]
+                    raise MigrationError(
+                        f"{where}: the target rejected a value{self._key_of_fields(fields)}: "
+                        f"{message} (a value this large needs local_infile=1 on the target, or a "
+                        "max_allowed_packet above it)")
+                if not sent:
+                    used.append(column)
+                sent = True
+
+            try:
+                for piece in pieces:
+                    view = memoryview(piece)
+                    while len(view):
+                        raw = bytes(view[:segment * 2])
+                        cut = min((i for i in (raw.find(b"\t"), raw.find(b"\n")) if i >= 0),
+                                  default=-1)
+                        buf += raw if cut < 0 else raw[:cut]
+                        view = view[len(raw) if cut < 0 else cut + 1:]
+                        column = len(fields)
+                        if column >= len(hex_columns):
+                            raise MigrationError(f"{where}: a streamed row has more fields than "
+                                                 "the table has columns")
+                        while hex_columns[column] and len(buf) >= segment:
+                            send(bytes(buf[:segment]))
+                            del buf[:segment]
+                        if not hex_columns[column] and len(buf) > 4096:
+                            raise MigrationError(f"{where}: a value of {self._columns[column][0]} "
+                                                 "is not a number or a date")
+                        if cut < 0:
+                            continue
+                        if sent:
+                            if buf:
+                                send(bytes(buf))
+                            fields.append(column)
+                        else:
+                            fields.append(bytes(buf))
+                        buf.clear()
+                        sent = False
+                        if raw[cut:cut + 1] == b"\n":
+                            self._insert_variable_row(cur, fields, where)
+                            fields = []
+            finally:
+                if used:
+                    with contextlib.suppress(pymysql.err.MySQLError):
+                        cur.execute(sql.forget(used))
+
+    def _insert_variable_row(self, cur: Any, fields: list[bytes | int], where: str) -> None:
+        try:
+            statement = self._insert_sql.insert_row(fields)
+        except ValueError as exc:
+            raise MigrationError(f"{where}: {exc} (the source sent text the copy cannot read)") from None
+        try:
+            done = cur.execute(statement)
+        except pymysql.err.MySQLError as exc:
+            if not _refused_value(exc):
+                raise
+            detail = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
+            raise MigrationError(f"{where}: the target rejected a value"
+                                 f"{self._key_of_fields(fields)}: {detail}") from exc
+        if done != 1 or cur.warning_count:
+            cur.execute("SHOW WARNINGS LIMIT 5")
+            messages = [w[2] for w in cur.fetchall()]
+            detail = messages[0] if messages else f"the target inserted {done} rows of 1"
+            raise MigrationError(f"{where}: the target rejected a value"
+                                 f"{self._key_of_fields(fields)}: {detail}")
+
+    def _key_of_fields(self, fields: list[bytes | int]) -> str:
+        """The key of a row sent through variables, from the fields read so far."""
+        names = [name for name, _ in self._columns]
+        if not self.table.key:
+            return ""
+        parts = []
+        for key in self.table.key:
+            i = names.index(key)
+            value = fields[i] if i < len(fields) else None
+            if not isinstance(value, bytes):
+                return ""
+            shown = "NULL" if value == NULL_FIELD.encode() else describe_transit(
+                self.table.column(key), value.decode("ascii", "replace"))
+            parts.append(f"{key}={shown}")
+        return f" (row with key {', '.join(parts)})"
+
     def _warning_sentence(self, where: str, chunk: bytes, messages: list[str], loaded: int,
-                          count: int) -> str:
+                          count: int, first_line: int = 0) -> str:
         if not messages:
             return f"{where}: the target loaded {loaded} rows of {count}"
         first = messages[0]
         match = _ROW_IN_WARNING.search(first)
-        key = ""
-        if match:
-            try:
-                key = f" (row with key {key_of_line(self.table, field_of_line(chunk, int(match.group(1))))})"
-            except IndexError:
-                key = ""
+        key = self._key_at(chunk, first_line + int(match.group(1))) if match and chunk else ""
         return f"{where}: the target rejected a value{key}: {first}"
 
 
-class _Streamed:
-    """The pieces of one row too large for a chunk (read lazily, while the target loads)."""
+def _refused_value(exc: pymysql.err.MySQLError) -> bool:
+    """A statement error meaning a value or row was refused (not a lock, not a lost server)."""
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    message = str(exc.args[1]) if len(exc.args) > 1 else ""
+    return code in load_sql.REFUSED_VALUE_ERRORS or (
+        code is not None and code < 2000 and _ROW_IN_WARNING.search(message) is not None)
 
-    def __init__(self, pieces: Iterator[bytes]) -> None:
+
+class _Streamed:
+    """The pieces of one row too large for a chunk, read lazily while the target loads them;
+    iterating again reads them again (a load refused before it read them is sent by INSERT)."""
+
+    def __init__(self, pieces: Callable[[], Iterator[bytes]]) -> None:
         self._pieces = pieces
         self.sizes: list[int] = []
 
     def __iter__(self) -> Iterator[bytes]:
-        for piece in self._pieces:
+        self.sizes = []
+        for piece in self._pieces():
             self.sizes.append(len(piece))
             yield piece
 

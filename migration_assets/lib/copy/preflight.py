@@ -8,7 +8,9 @@
 - every catalog table exists on the source and the target with the columns the copy needs,
   and no column has a type the copy cannot carry byte-exact;
 - the target columns (for the pandera schemas) and any difference in type, which the
-  validation then enforces against the target's limits.
+  validation then enforces against the target's limits;
+- whether the target takes ``LOAD DATA LOCAL`` (``local_infile``): if not, the load still runs,
+  by multi-row INSERT, and a warning says what it costs and how to turn it on.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pymysql.connections import Connection
 from migration_assets.lib.catalog import Catalog, Column, Table
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.dialects.flavor import Flavor, detect
+from migration_assets.lib.dialects.load_sql import TARGET_FACTS_QUERY
 from migration_assets.lib.dialects.mysql import SUPPORTED_TYPES, quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.introspect import read_columns
@@ -45,10 +48,19 @@ TARGET_NEEDS = Needed(("SELECT", "INSERT", "UPDATE", "DELETE", "ALTER", "CREATE"
                       frozenset({"ALTER", "TRIGGER"}))
 
 
+#: Measured by bench/insert_fallback.sh: the INSERT fallback against LOAD DATA on the same table.
+INSERT_SLOWDOWN = "__N__"
+LOCAL_INFILE_OFF = (f"local_infile is OFF on the target: rows go by multi-row INSERT (about "
+                    f"{INSERT_SLOWDOWN}× slower; set local_infile=1 in the target's DB parameter "
+                    "group)")
+
+
 @dataclass(frozen=True)
 class Preflight:
     target_columns: dict[str, dict[str, Column]]
     type_differences: dict[str, list[str]]
+    #: Lines to show before the load starts; none of them stops it.
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -231,6 +243,9 @@ def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbS
         source_columns = read_columns(conn, source.database)
     with connect(target) as conn:
         target_columns = read_columns(conn, target.database)
+        with conn.cursor() as cur:
+            cur.execute(TARGET_FACTS_QUERY)
+            local_infile = bool(int(cur.fetchone()[0]))
     found: dict[str, dict[str, Column]] = {}
     differences: dict[str, list[str]] = {}
     for table in tables:
@@ -263,4 +278,4 @@ def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbS
         found[table.name] = cols
     if problems:
         raise MigrationError("cannot start the full load: " + "; ".join(problems))
-    return Preflight(found, differences)
+    return Preflight(found, differences, () if local_infile else (LOCAL_INFILE_OFF,))
