@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from migration_assets.lib.connection import DbSettings, connect
 
@@ -20,6 +27,9 @@ def env_for(source: DbSettings | None, target: DbSettings | None) -> dict[str, s
             env.update({f"{prefix}HOST": s.host, f"{prefix}PORT": str(s.port),
                         f"{prefix}USER": s.user, f"{prefix}PASSWORD": s.password,
                         f"{prefix}NAME": s.database})
+            # A server that requires TLS (an external target like Aurora) needs them too.
+            env.update({f"{prefix}{k.upper()}": v for k, v in
+                        (("ssl_ca", s.ssl_ca), ("ssl_cert", s.ssl_cert), ("ssl_key", s.ssl_key)) if v})
     return env
 
 
@@ -70,3 +80,107 @@ def export_catalog_env(monkeypatch, source: DbSettings, target: DbSettings, cata
     cat.save(catalog, path)
     return export_env(monkeypatch, source, target, DBMIGRATE_CATALOG=str(path),
                       DBMIGRATE_MIGRATIONS_DIR=str(MIGRATIONS), **extra)
+
+
+# -- servers the tests did not start ------------------------------------------------------------
+URL_SCHEMES = ("mysql", "mariadb")
+TLS_OPTIONS = ("ssl_ca", "ssl_cert", "ssl_key")
+
+
+@dataclass(frozen=True)
+class ExternalServer:
+    """A server named by ``DBMIGRATE_TEST_SOURCE``/``_TARGET``: the part of
+    :class:`~migration_assets.lib.localdev.mariadb.Instance` a test may use on any server
+    (``settings(db)``, ``port``, ``user``, ``password``); nothing is started or stopped."""
+
+    role: str
+    host: str
+    port: int
+    user: str
+    password: str = field(repr=False)
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+
+    def settings(self, database: str) -> DbSettings:
+        return DbSettings(host=self.host, port=self.port, user=self.user, password=self.password,
+                          database=database, role=self.role, ssl_ca=self.ssl_ca,
+                          ssl_cert=self.ssl_cert, ssl_key=self.ssl_key)
+
+
+def parse_server_url(role: str, url: str, variable: str) -> ExternalServer:
+    """``mysql://USER:PASSWORD@HOST:PORT?ssl_ca=PATH`` (user and password URL-encoded, port
+    3306 when left out); raises ValueError with a sentence naming ``variable`` and never the
+    password."""
+    parts = urlsplit(url)
+    shown = url.replace(parts.password, "***") if parts.password else url
+    if parts.scheme not in URL_SCHEMES or not parts.hostname or not parts.username:
+        raise ValueError(f"{variable} must look like mysql://USER:PASSWORD@HOST:PORT, got {shown!r}")
+    if parts.path not in ("", "/"):
+        raise ValueError(f"{variable} names a database ({parts.path!r}): leave it out, each test "
+                         "creates and drops its own")
+    try:
+        port = parts.port or 3306
+    except ValueError:
+        raise ValueError(f"{variable} has a port that is not a number: {shown!r}") from None
+    options = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(options) - set(TLS_OPTIONS))
+    if unknown:
+        raise ValueError(f"{variable} has unknown options {', '.join(unknown)}: only "
+                         f"{', '.join(TLS_OPTIONS)} are read")
+    tls = {k: options[k][-1] for k in TLS_OPTIONS if options.get(k, [""])[-1]}
+    for key, path in tls.items():
+        if not Path(path).is_file():
+            raise ValueError(f"{variable}: the {key} file {path} does not exist")
+    return ExternalServer(role=role, host=parts.hostname, port=port, user=unquote(parts.username),
+                          password=unquote(parts.password or ""), **tls)
+
+
+# -- no local server outlives its test session ---------------------------------------------------
+def servers_under(base: Path) -> list[int]:
+    """Pids of the server processes whose datadir is inside ``base`` (read from /proc)."""
+    marker = f"--datadir={base.resolve()}/".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if any(arg.startswith(marker) for arg in argv):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_servers_under(base: Path, timeout_s: float = 30) -> list[int]:
+    """End every server whose datadir is inside ``base`` (TERM, then KILL after ``timeout_s``)
+    and delete ``base``; returns the pids it signalled."""
+    pids = servers_under(base)
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while servers_under(base) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in servers_under(base):
+        _signal(pid, signal.SIGKILL)
+    shutil.rmtree(base, ignore_errors=True)
+    return pids
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def watch_servers() -> None:
+    """The watchdog process (``python -c``) of one test session: it blocks on a pipe whose only
+    writer is the session, so end-of-file means the session ended, however it ended (kill -9
+    included), and then stops the servers under the folder named in ``argv[1]``.
+
+    The folder, not a list of pids, is what it watches: a server killed between its start and
+    its registration would otherwise outlive the session.
+    """
+    base = Path(sys.argv[1])
+    sys.stdin.buffer.read()
+    stop_servers_under(base)

@@ -86,6 +86,7 @@ def test_migrate_info_validate_capture_through_the_cli(new_database, source_serv
     assert_clean_failure(clash, mentions="version 1 already exists")
 
 
+@pytest.mark.local_servers
 def test_dev_up_and_down_manage_exactly_their_servers(tmp_path: Path) -> None:
     state = tmp_path / "dev"
     env = env_for(None, None)
@@ -121,6 +122,7 @@ def test_dev_up_and_down_manage_exactly_their_servers(tmp_path: Path) -> None:
     assert not (state / "source").exists() and not (state / "target").exists()
 
 
+@pytest.mark.local_servers
 def test_source_binlog_is_configured_like_a_replication_primary(source_server) -> None:
     settings = source_server.settings("mysql")
     (row,) = query(settings, "SELECT @@log_bin, @@binlog_format, @@binlog_row_image, "

@@ -147,6 +147,7 @@ def assert_equal_everywhere(source: DbSettings, target: DbSettings, catalog: Cat
     assert query(target, order) == query(source, order)
 
 
+@pytest.mark.server_wide
 def test_cutover_under_writes_then_reverse_stream_then_done(migrated) -> None:
     source, target, catalog, stream = migrated
     app = app_account(source)
@@ -186,6 +187,7 @@ def test_cutover_under_writes_then_reverse_stream_then_done(migrated) -> None:
     assert len(query(target, "SELECT * FROM _dbmigrate_cutover_audit")) == 1
 
 
+@pytest.mark.server_wide
 def test_timeout_during_catch_up_unfreezes_the_source_and_leaves_the_target_as_it_was(
         migrated, monkeypatch) -> None:
     source, target, catalog, stream = migrated
@@ -229,6 +231,7 @@ def test_timeout_during_catch_up_unfreezes_the_source_and_leaves_the_target_as_i
     assert_equal_everywhere(source, target, catalog)
 
 
+@pytest.mark.server_wide
 def test_crash_after_verification_then_rerun_finishes_without_freezing_or_verifying_again(
         migrated, monkeypatch) -> None:
     source, target, catalog, stream = migrated
@@ -258,6 +261,7 @@ def test_crash_after_verification_then_rerun_finishes_without_freezing_or_verify
     assert cutover(source, target, catalog, stream).run().already_done
 
 
+@pytest.mark.server_wide
 def test_dagster_cutover_asset_records_positions_and_freeze_window(migrated) -> None:
     import dagster as dg
 
@@ -309,6 +313,7 @@ def steps_recorded(target: DbSettings) -> dict[str, tuple]:
                                                "source_position FROM _dbmigrate_cutover")}
 
 
+@pytest.mark.server_wide
 def test_kill_9_mid_verification_then_rerun_completes_without_repeating_steps(
         migrated, monkeypatch, tmp_path) -> None:
     source, target, catalog, _stream = migrated
@@ -354,6 +359,7 @@ def test_kill_9_mid_verification_then_rerun_completes_without_repeating_steps(
     assert [r[0] for r in query(target, "SELECT event FROM _dbmigrate_cutover_audit")] == ["cutover"]
 
 
+@pytest.mark.server_wide
 def test_abort_calls_off_an_unfinished_cutover_and_a_finished_one_refuses_abort_and_cdc_start(
         migrated, monkeypatch, tmp_path, capsys) -> None:
     source, target, catalog, stream = migrated

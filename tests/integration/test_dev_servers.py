@@ -57,12 +57,14 @@ def _login_error(port: int, user: str, password: str) -> int | None:
 
 
 @pytest.mark.parametrize("password", ["", "root", "x"])
+@pytest.mark.local_servers
 def test_root_over_tcp_is_refused(dev_pair, password: str) -> None:
     state, _ = dev_pair
     for role, inst in _instances(state).items():
         assert _login_error(inst.port, "root", password) in ACCESS_REFUSED, role
 
 
+@pytest.mark.local_servers
 def test_dev_user_logs_in_over_tcp_and_admin_only_over_the_socket(dev_pair) -> None:
     state, exported = dev_pair
     for role, prefix in environment.ROLES.items():
@@ -86,6 +88,7 @@ def _binlog_files(inst: Instance) -> list[Path]:
     return files
 
 
+@pytest.mark.local_servers
 def test_source_binlog_holds_no_password(dev_pair) -> None:
     state, exported = dev_pair
     inst = _instances(state)["source"]
@@ -117,6 +120,7 @@ def test_source_binlog_holds_no_password(dev_pair) -> None:
         assert "IDENTIFIED" not in done.stdout.upper() and password not in done.stdout
 
 
+@pytest.mark.local_servers
 def test_state_file_with_the_password_is_private(dev_pair) -> None:
     state, _ = dev_pair
     for role in environment.ROLES:

@@ -194,6 +194,7 @@ def test_preflight_names_missing_table_privileges_and_unsupported_types(
         query(target, f"DROP USER '{user}'@'%'")
 
 
+@pytest.mark.mariadb
 def test_unsupported_type_is_named(new_database, source_server, target_server) -> None:
     source = new_database(source_server, "ut_s", create=True)
     target = new_database(target_server, "ut_t", create=True)
@@ -204,6 +205,7 @@ def test_unsupported_type_is_named(new_database, source_server, target_server) -
         load(catalog, source, target)
 
 
+@pytest.mark.mariadb
 def test_keys_of_every_shape_and_generated_columns(new_database, source_server,
                                                    target_server) -> None:
     ddl = [
@@ -245,6 +247,7 @@ def test_keys_of_every_shape_and_generated_columns(new_database, source_server,
     assert query(target, "SELECT twice, label FROM by_string WHERE code = 'k0003é'") == [(6, "#k0003é")]
 
 
+@pytest.mark.mariadb
 def test_catalog_refresh_sees_a_new_table(new_database, source_server, tmp_path: Path) -> None:
     from migration_assets.lib import catalog as cat
 

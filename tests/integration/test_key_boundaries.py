@@ -59,6 +59,7 @@ def saved(catalog: cat.Catalog, path: Path) -> cat.Catalog:
     return cat.load(path)
 
 
+@pytest.mark.mariadb
 def test_email_key_stays_out_of_the_file_and_the_load_copies_exactly(
         new_database, source_server, target_server, tmp_path: Path) -> None:
     source, target = pair(new_database, source_server, target_server)
@@ -89,6 +90,7 @@ def test_email_key_stays_out_of_the_file_and_the_load_copies_exactly(
     assert "@" not in path.read_text()  # the run never writes the file
 
 
+@pytest.mark.mariadb
 def test_a_rerun_of_one_partition_uses_the_recorded_ranges(
         new_database, source_server, target_server, tmp_path: Path) -> None:
     source, target = pair(new_database, source_server, target_server)
@@ -128,6 +130,7 @@ def failed_lines(err: str) -> list[str]:
     return [line for line in err.splitlines() if line.startswith("FAILED: ")]
 
 
+@pytest.mark.mariadb
 def test_verify_passes_and_a_changed_digest_is_refused_in_one_sentence(
         new_database, source_server, target_server, tmp_path: Path, monkeypatch, capsys) -> None:
     source, target = pair(new_database, source_server, target_server)
@@ -159,6 +162,7 @@ def test_verify_passes_and_a_changed_digest_is_refused_in_one_sentence(
     assert cli.main(["verify", "--catalog", str(path)]) == 0
 
 
+@pytest.mark.mariadb
 def test_store_key_values_keeps_them_in_the_file(new_database, source_server, target_server,
                                                  tmp_path: Path, monkeypatch, capsys) -> None:
     source, target = pair(new_database, source_server, target_server, rows=20_000)

@@ -259,6 +259,7 @@ def test_replica_error_surfaces_through_the_sensor_with_the_server_message(live,
     assert_identical(source, target, catalog)
 
 
+@pytest.mark.server_wide
 def test_retention_preflight_refuses_a_source_whose_binlogs_would_expire(live) -> None:
     source, target, catalog, _path, _stream = live
     (before,) = query(source, "SELECT @@GLOBAL.binlog_expire_logs_seconds")[0]

@@ -76,6 +76,7 @@ def test_a_second_load_into_the_same_target_is_refused_naming_the_first(
     assert load(catalog, source, target)[0].ok  # released with its connection
 
 
+@pytest.mark.mariadb
 def test_a_lock_wait_on_the_target_is_retried_and_a_lasting_one_leaves_the_range_intact(
         new_database, source_server, target_server, monkeypatch) -> None:
     source, target = pair(new_database, source_server, target_server,
@@ -120,6 +121,7 @@ def test_a_lock_wait_on_the_target_is_retried_and_a_lasting_one_leaves_the_range
     assert query(target, "SELECT COUNT(*), SUM(v) FROM t") == [(300, 300 * 301 // 2 - 300)]
 
 
+@pytest.mark.mariadb
 def test_triggers_come_back_after_a_failure_and_after_a_killed_run(
         new_database, source_server, target_server, monkeypatch) -> None:
     ddl = ("CREATE TABLE t (id INT PRIMARY KEY, v INT)", "CREATE TABLE u (id INT PRIMARY KEY)",
@@ -153,6 +155,7 @@ def test_triggers_come_back_after_a_failure_and_after_a_killed_run(
     assert query(target, "SELECT COUNT(*) FROM audit") == [(0,)]  # the trigger did not fire
 
 
+@pytest.mark.mariadb
 def test_rows_larger_than_a_chunk_are_streamed_exactly(new_database, source_server, target_server,
                                                        monkeypatch) -> None:
     """A row over the chunk cap used to be read whole (or refused); now it streams in pieces,
@@ -177,6 +180,7 @@ def test_rows_larger_than_a_chunk_are_streamed_exactly(new_database, source_serv
     assert query(target, "SELECT tail FROM wide WHERE id = 5") == [("",)]
 
 
+@pytest.mark.mariadb
 def test_no_row_data_touches_the_disk_even_with_a_quote_in_tmpdir(
         new_database, source_server, target_server, tmp_path: Path, monkeypatch) -> None:
     """Chunks went to a temp file whose path was put in the SQL: a TMPDIR with a quote broke
@@ -195,6 +199,7 @@ def test_no_row_data_touches_the_disk_even_with_a_quote_in_tmpdir(
     assert os.listdir(odd) == []
 
 
+@pytest.mark.mariadb
 def test_a_column_added_after_the_catalog_refresh_is_refused_not_left_behind(
         new_database, source_server, target_server) -> None:
     source, target = pair(new_database, source_server, target_server,
@@ -208,6 +213,7 @@ def test_a_column_added_after_the_catalog_refresh_is_refused_not_left_behind(
     assert query(target, "SELECT COUNT(*) FROM t") == [(0,)]
 
 
+@pytest.mark.mariadb
 def test_a_lock_on_a_table_at_its_auto_increment_sync_is_one_sentence_not_a_traceback(
         new_database, source_server, target_server, monkeypatch) -> None:
     """ALTER TABLE ... AUTO_INCREMENT waits for the table's metadata lock: it used to abort the
@@ -237,6 +243,7 @@ def test_a_lock_on_a_table_at_its_auto_increment_sync_is_one_sentence_not_a_trac
                          "WHERE trigger_schema = %s", (target.database,)) == [("b_ins",)]
 
 
+@pytest.mark.mariadb
 def test_single_row_chunks_over_empty_ranges_and_tables(new_database, source_server, target_server,
                                                         monkeypatch) -> None:
     """With one row per chunk (wide rows), a key range or a keyless table holding no row

@@ -125,6 +125,7 @@ def _fill(grants: list[str], settings: DbSettings) -> list[str]:
     return [g.format(db=settings.database) for g in grants]
 
 
+@pytest.mark.mariadb
 def test_user_with_privileges_only_from_a_default_role_loads(demo_pair, role_user) -> None:
     source, target, catalog = demo_pair
     src = role_user(source, _fill(SOURCE_ROLE, source))
@@ -141,6 +142,7 @@ def test_user_with_privileges_only_from_a_default_role_loads(demo_pair, role_use
         assert all_rows(target, table.name, key) == all_rows(source, table.name, key), table.name
 
 
+@pytest.mark.mariadb
 def test_missing_privilege_is_still_named_with_roles(demo_pair, role_user) -> None:
     source, target, catalog = demo_pair
     src = role_user(source, _fill(SOURCE_ROLE, source))
@@ -160,6 +162,7 @@ def test_missing_privilege_is_still_named_with_roles(demo_pair, role_user) -> No
         cdc_preflight.check(source, replication=repl, tables=[], measured_bytes_per_s=None)
 
 
+@pytest.mark.mariadb
 def test_table_level_grants_through_a_role(demo_pair, role_user) -> None:
     source, target, catalog = demo_pair
     tables = [t.name for t in catalog.tables]

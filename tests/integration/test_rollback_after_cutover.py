@@ -49,6 +49,7 @@ def auto_increment(settings: DbSettings, table: str) -> int:
                                "table_schema = %s AND table_name = %s", (settings.database, table))[0][0])
 
 
+@pytest.mark.server_wide
 def test_rollback_after_writes_on_the_new_primary_crash_then_rerun(
         migrated, monkeypatch, tmp_path, capsys) -> None:
     source, target, catalog, stream = migrated
@@ -117,6 +118,7 @@ def test_rollback_after_writes_on_the_new_primary_crash_then_rerun(
     assert "the rollback is already done" in capsys.readouterr().out
 
 
+@pytest.mark.server_wide
 def test_timeout_leaves_the_target_writable_then_the_dagster_job_completes(
         migrated, monkeypatch, tmp_path) -> None:
     from migration_assets.definitions import defs as load_defs

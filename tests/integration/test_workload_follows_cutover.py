@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.workload import Workload, WorkloadStats
 from tests.helpers import query
@@ -24,6 +26,7 @@ def same_account_on(target: DbSettings, app: DbSettings) -> DbSettings:
                       role="target (app)")
 
 
+@pytest.mark.server_wide
 def test_the_workload_follows_the_cutover_and_every_change_is_made(migrated) -> None:  # noqa: F811
     source, target, catalog, stream = migrated
     app = app_account(source)
