@@ -8,23 +8,39 @@ cancel). Every column is hashed, generated ones included, so a generated express
 differs on the target is caught.
 A changed, missing or extra row changes the pair; the ranges whose pairs differ are named.
 Source and target are read in parallel.
+
+JSON between a server that keeps its text (MariaDB) and one that stores it parsed (MySQL,
+Aurora) cannot be compared byte for byte: the target gives back its own text of an intact
+value. There, and only there (:func:`compared_by_meaning`), the server hashes the other
+columns as above, and the JSON values travel with each row's key to be hashed in Python from
+their canonical forms (:mod:`~migration_assets.lib.verify.json_semantic`), which are equal
+exactly when MySQL holds the same value: a lost duplicate key or digit still differs. Between
+servers that store JSON alike, nothing of this runs and nothing is read beyond the sums.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pymysql
+import pymysql.cursors
 from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Table
 from migration_assets.lib.connection import DbSettings, describe_error, open_connection
 from migration_assets.lib.copy.ranges import Batch, describe_range, range_predicate
+from migration_assets.lib.dialects import json_sql
 from migration_assets.lib.dialects.flavor import server_of
-from migration_assets.lib.dialects.mysql import quote, range_hash_expr
+from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.verify import json_semantic
+from migration_assets.lib.verify.json_semantic import JsonColumns
+
+#: Rows fetched at a time from the unbuffered read of JSON values.
+JSON_PIECE_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -82,36 +98,98 @@ def _session(conn: Connection) -> None:
         cur.execute("SET SESSION sql_mode = ''")
 
 
-def hashed_columns(table: Table) -> list[tuple[str, str]]:
-    """The columns a row's hash covers: all of them, generated ones too (the target computes
-    those itself, so hashing them checks the target's expressions as well as the data)."""
-    return [(c.name, c.data_type) for c in table.columns]
+def hashed_columns(table: Table, by_meaning: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The columns a row's server-side hash covers: all of them, generated ones too (the
+    target computes those itself, so hashing them checks the target's expressions as well as
+    the data), except those compared by meaning (hashed in Python)."""
+    return [(c.name, c.data_type) for c in table.columns if c.name not in by_meaning]
 
 
-def range_sums(conn: Connection, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
-    """(rows, hash) per batch, computed by the server ``conn`` is connected to."""
-    h = range_hash_expr(hashed_columns(table), server_of(conn))
-    out = []
+def json_columns_of(conn: Connection, table: str) -> JsonColumns:
+    """``table``'s JSON columns as the server ``conn`` talks to describes them."""
     with conn.cursor() as cur:
-        for batch in batches:
-            pred, params = range_predicate(table.key, batch.range) if table.key else ("1=1", [])
-            cur.execute(
-                f"SELECT COUNT(*), {h} "
-                f"FROM {quote(table.name)} WHERE {pred}", params)
+        cur.execute(json_sql.TYPED_JSON_COLUMNS_SQL, (table,))
+        typed = frozenset(str(r[0]) for r in cur.fetchall())
+        checks = json_sql.check_clauses_sql(server_of(conn))
+        clauses: list[str] = []
+        if checks:
+            cur.execute(checks, (table,))
+            clauses = [str(r[0]) for r in cur.fetchall()]
+    return JsonColumns(typed, frozenset(json_sql.json_checked_columns(clauses)))
+
+
+def compared_by_meaning(src: Connection, tgt: Connection, table: Table) -> tuple[str, ...]:
+    """The JSON columns of ``table`` that source and target store differently (see
+    :func:`~migration_assets.lib.verify.json_semantic.compared_by_meaning`). Between two
+    servers that both keep JSON as text (MariaDB to MariaDB) no catalog is read."""
+    source, target = server_of(src), server_of(tgt)
+    if not (source.binary_json or target.binary_json):
+        return ()
+    return json_semantic.compared_by_meaning(
+        [c.name for c in table.columns], source, target,
+        json_columns_of(src, table.name), json_columns_of(tgt, table.name))
+
+
+def _json_sum(conn: Connection, table: Table, by_meaning: Sequence[str], where: str,
+              params: list) -> int:
+    """The exact sum of the rows' JSON digests (identity + canonical JSON) in one range, read
+    unbuffered in pieces of :data:`JSON_PIECE_ROWS` (memory stays bounded)."""
+    server = server_of(conn)
+    key = [(k, table.column(k).data_type) for k in table.key]
+    identity = json_sql.identity_expr(key, hashed_columns(table, by_meaning), server)
+    total = 0
+    with conn.cursor(pymysql.cursors.SSCursor) as cur:
+        cur.execute(json_sql.json_rows_sql(table.name, identity, list(by_meaning), server, where),
+                    params)
+        while rows := cur.fetchmany(JSON_PIECE_ROWS):
+            for ident, *texts in rows:
+                total += json_semantic.row_digest(_text(ident), [_text(t) for t in texts])
+    return total
+
+
+def _text(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def range_sums(conn: Connection, table: Table, batches: list[Batch],
+               by_meaning: Sequence[str] = ()) -> list[tuple[int, str]]:
+    """(rows, hash) per batch, computed by the server ``conn`` is connected to; with JSON
+    columns ``by_meaning`` (:func:`compared_by_meaning`, the same on both sides), the hash is
+    the server's over the other columns and the JSON digest summed here."""
+    h = json_sql.other_columns_range_hash_expr(hashed_columns(table, by_meaning), server_of(conn))
+    out = []
+    for batch in batches:
+        pred, params = range_predicate(table.key, batch.range) if table.key else ("1=1", [])
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT COUNT(*), {h} FROM {quote(table.name)} WHERE {pred}", params)
             count, digest = cur.fetchone()
-            out.append((int(count), str(digest).lower()))
+        text = str(digest).lower()
+        if by_meaning:
+            text += f"+json:{_json_sum(conn, table, by_meaning, pred, params)}"
+        out.append((int(count), text))
     return out
 
 
-def _range_sums(settings: DbSettings, table: Table, batches: list[Batch]) -> list[tuple[int, str]]:
+def _range_sums(conn: Connection, settings: DbSettings, table: Table, batches: list[Batch],
+                by_meaning: Sequence[str]) -> list[tuple[int, str]]:
+    try:
+        return range_sums(conn, table, batches, by_meaning)
+    except pymysql.err.MySQLError as exc:
+        raise MigrationError(f"verifying table {table.name}: {describe_error(exc, settings)}") from exc
+
+
+def _open(settings: DbSettings) -> Connection:
     conn = open_connection(settings)
     try:
         _session(conn)
-        return range_sums(conn, table, batches)
     except pymysql.err.MySQLError as exc:
-        raise MigrationError(f"verifying table {table.name}: {describe_error(exc, settings)}") from exc
-    finally:
         conn.close()
+        raise MigrationError(f"verifying: {describe_error(exc, settings)}") from exc
+    return conn
 
 
 def compare(table: Table, batches: list[Batch], src: list[tuple[int, str]],
@@ -128,8 +206,21 @@ def verify_table(source: DbSettings, target: DbSettings, table: Table,
     """Compare ``batches`` (non-empty ones) of ``table`` on both servers."""
     started = time.monotonic()
     todo = [b for b in batches if not b.empty]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        src_f = pool.submit(_range_sums, source, table, todo)
-        tgt_f = pool.submit(_range_sums, target, table, todo)
-        src, tgt = src_f.result(), tgt_f.result()
-    return compare(table, todo, src, tgt, time.monotonic() - started)
+    src = _open(source)
+    try:
+        tgt = _open(target)
+        try:
+            try:
+                by_meaning = compared_by_meaning(src, tgt, table)
+            except pymysql.err.MySQLError as exc:
+                raise MigrationError(f"verifying table {table.name}: reading its JSON columns: "
+                                     f"{exc.args[-1]}") from exc
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                src_f = pool.submit(_range_sums, src, source, table, todo, by_meaning)
+                tgt_f = pool.submit(_range_sums, tgt, target, table, todo, by_meaning)
+                src_sums, tgt_sums = src_f.result(), tgt_f.result()
+        finally:
+            tgt.close()
+    finally:
+        src.close()
+    return compare(table, todo, src_sums, tgt_sums, time.monotonic() - started)

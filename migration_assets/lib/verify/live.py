@@ -21,6 +21,10 @@ a catalog that no longer describes the tables, or a trigger, index, view, routin
 differs, is one more failing result (:data:`SCHEMA_RESULT`) whose findings name each difference.
 With a stale catalog no row is hashed at all: hashes over an old column list would agree on
 tables whose new columns were never copied.
+
+JSON columns that source and target store differently (text on one, parsed on the other) are
+compared by meaning, in the range hashes and in the rows named alike
+(:func:`~migration_assets.lib.verify.checksums.compared_by_meaning`).
 """
 
 from __future__ import annotations
@@ -38,9 +42,17 @@ from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy.boundaries import resolve
 from migration_assets.lib.copy.ranges import Batch, KeyRange, batches_for, range_predicate
+from migration_assets.lib.dialects import json_sql
 from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import quote, row_text_expr, transfer_expr
-from migration_assets.lib.verify.checksums import TableVerification, compare, range_sums
+from migration_assets.lib.verify import json_semantic
+from migration_assets.lib.verify.checksums import (
+    TableVerification,
+    compare,
+    compared_by_meaning,
+    hashed_columns,
+    range_sums,
+)
 from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
 MAX_KEYS = 20  # differing keys named per table
@@ -103,35 +115,64 @@ def _key_text(table: Table, key: tuple) -> str:
                      for k, v in zip(table.key, key, strict=True))
 
 
-def _row_hashes(conn: Connection, table: Table, rng: KeyRange | None) -> dict[tuple, str]:
-    cols = [(c.name, c.data_type) for c in table.columns]
+def _row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
+                by_meaning: Sequence[str] = ()) -> dict[tuple, str]:
+    """Per key, the row's hash (without a key: per row hash, how many rows have it). JSON
+    columns ``by_meaning`` enter it by their canonical forms, so equal meanings hash alike."""
+    server = server_of(conn)
     key = ", ".join(quote(k) for k in table.key)
     pred, params = range_predicate(table.key, rng) if table.key else ("1=1", [])
-    line = row_text_expr(cols, server_of(conn))
+    line = f"MD5({row_text_expr(hashed_columns(table, by_meaning), server)})" \
+        if len(by_meaning) < len(table.columns) else "''"
+    reads = "".join(", " + json_sql.read_expr(c, server) for c in by_meaning)
     with conn.cursor() as cur:
         if table.key:
-            cur.execute(f"SELECT {key}, MD5({line}) FROM {quote(table.name)} "
+            cur.execute(f"SELECT {key}, {line}{reads} FROM {quote(table.name)} "
                         f"WHERE {pred}", params)
-            return {tuple(r[:-1]): r[-1] for r in cur.fetchall()}
-        cur.execute(f"SELECT MD5({line}), COUNT(*) FROM {quote(table.name)} GROUP BY 1")
-        return {(h,): str(n) for h, n in cur.fetchall()}
+            n = len(table.key)
+            return {tuple(r[:n]): _combined(r[n], r[n + 1:]) for r in cur.fetchall()}
+        if not by_meaning:
+            cur.execute(f"SELECT {line}, COUNT(*) FROM {quote(table.name)} GROUP BY 1")
+            return {(h,): str(n) for h, n in cur.fetchall()}
+        cur.execute(f"SELECT {line}{reads} FROM {quote(table.name)}")
+        counts: dict[tuple, int] = {}
+        for r in cur.fetchall():
+            h = (_combined(r[0], r[1:]),)
+            counts[h] = counts.get(h, 0) + 1
+        return {h: str(n) for h, n in counts.items()}
 
 
-def _column_values(conn: Connection, table: Table, key: tuple) -> tuple | None:
-    exprs = ", ".join(transfer_expr(c.name, c.data_type, server_of(conn))
-                      for c in table.columns)
+def _combined(row_md5: str, json_texts: Sequence) -> str:
+    """The server's row MD5 alone, or with the row's JSON values by meaning."""
+    if not json_texts:
+        return row_md5
+    return f"{row_md5}+{json_semantic.row_digest(row_md5, list(json_texts)):016x}"
+
+
+def _column_values(conn: Connection, table: Table, key: tuple,
+                   by_meaning: Sequence[str] = ()) -> tuple | None:
+    """The row's values as compared: transit text, or the canonical form of JSON by meaning."""
+    server = server_of(conn)
+    exprs = ", ".join(json_sql.read_expr(c.name, server) if c.name in by_meaning
+                      else transfer_expr(c.name, c.data_type, server) for c in table.columns)
     pred = " AND ".join(f"{quote(k)} = %s" for k in table.key)
     with conn.cursor() as cur:
         cur.execute(f"SELECT {exprs} FROM {quote(table.name)} WHERE {pred}", key)
-        return cur.fetchone()
+        row = cur.fetchone()
+    if row is None:
+        return None
+    return tuple(json_semantic.canonical(v) if c.name in by_meaning else v
+                 for c, v in zip(table.columns, row, strict=True))
 
 
 def row_differences(src: Connection, tgt: Connection, table: Table, ranges: Sequence[Batch],
                     limit: int = MAX_KEYS) -> tuple[RowDifference, ...]:
     """The first ``limit`` rows that differ in ``ranges``, with the columns that differ."""
     out: list[RowDifference] = []
+    by_meaning = compared_by_meaning(src, tgt, table) if ranges else ()
     for batch in ranges:
-        a, b = _row_hashes(src, table, batch.range), _row_hashes(tgt, table, batch.range)
+        a = _row_hashes(src, table, batch.range, by_meaning)
+        b = _row_hashes(tgt, table, batch.range, by_meaning)
         if not table.key:
             for h in sorted(set(a) | set(b)):
                 if a.get(h) != b.get(h):
@@ -146,7 +187,8 @@ def row_differences(src: Connection, tgt: Connection, table: Table, ranges: Sequ
             elif key not in a:
                 out.append(RowDifference(_key_text(table, key), "extra on target"))
             else:
-                sv, tv = _column_values(src, table, key), _column_values(tgt, table, key)
+                sv = _column_values(src, table, key, by_meaning)
+                tv = _column_values(tgt, table, key, by_meaning)
                 cols = tuple(c.name for c, x, y in zip(table.columns, sv or (), tv or (), strict=False)
                              if x != y)
                 out.append(RowDifference(_key_text(table, key), "differs", cols))
@@ -158,9 +200,10 @@ def row_differences(src: Connection, tgt: Connection, table: Table, ranges: Sequ
 def _hash_both(reader: Connection, tgt: Connection, table: Table,
                batches: list[Batch]) -> TableVerification:
     started = time.monotonic()
+    by_meaning = compared_by_meaning(reader, tgt, table)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        src_f = pool.submit(range_sums, reader, table, batches)
-        tgt_f = pool.submit(range_sums, tgt, table, batches)
+        src_f = pool.submit(range_sums, reader, table, batches, by_meaning)
+        tgt_f = pool.submit(range_sums, tgt, table, batches, by_meaning)
         return compare(table, batches, src_f.result(), tgt_f.result(), time.monotonic() - started)
 
 
