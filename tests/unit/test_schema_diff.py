@@ -11,11 +11,13 @@ from migration_assets.lib.verify.live import SCHEMA_RESULT, schema_result
 from migration_assets.lib.verify.schema_diff import (
     Schema,
     SchemaObject,
+    column_object,
     diff,
     drift,
     event_start,
     normalize_charset,
     normalize_default,
+    normalize_expression,
     normalize_extra,
     normalize_type,
     strip_qualifiers,
@@ -37,6 +39,90 @@ def test_normalize_type(raw: str, expected: str) -> None:
     assert normalize_type(raw) == expected
 
 
+# Cosmetic differences between what MariaDB and MySQL 8 print for the same column, one line per
+# rule: (MariaDB's information_schema value, MySQL 8's), which must compare equal...
+SAME_COLUMN = [
+    ("int(11)", "int"),  # 8.0.19+ drops display widths
+    ("tinyint(1)", "tinyint(1)"),
+    ("tinyint(4)", "tinyint"),
+    ("bigint(20) unsigned", "bigint unsigned"),
+    ("int(10) unsigned zerofill", "int(10) unsigned zerofill"),
+]
+# ...and real type changes, which must not.
+DIFFERENT_COLUMN = [
+    ("int(11)", "bigint"),
+    ("int(10) unsigned zerofill", "int unsigned"),  # zerofill's width is what is read
+    ("int(11)", "int unsigned"),
+    ("varchar(10)", "varchar(20)"),
+    ("decimal(10,2)", "decimal(12,2)"),
+    ("enum('a','b')", "enum('a','b','c')"),
+]
+
+
+@pytest.mark.parametrize(("mariadb", "mysql8"), SAME_COLUMN)
+def test_integer_display_widths_are_not_a_difference(mariadb: str, mysql8: str) -> None:
+    assert normalize_type(mariadb) == normalize_type(mysql8)
+
+
+@pytest.mark.parametrize(("source", "target"), DIFFERENT_COLUMN)
+def test_a_real_type_change_still_is(source: str, target: str) -> None:
+    assert normalize_type(source) != normalize_type(target)
+
+
+def _info_column(default: str | None, extra: str = "", *, charset: str | None = None,
+                 collation: str | None = None, generation: str | None = None) -> dict:
+    return {"COLUMN_NAME": "c", "TABLE_NAME": "t", "COLUMN_TYPE": "varchar(40)",
+            "IS_NULLABLE": "YES", "COLUMN_DEFAULT": default, "EXTRA": extra,
+            "GENERATION_EXPRESSION": generation, "CHARACTER_SET_NAME": charset,
+            "COLLATION_NAME": collation, "COLUMN_COMMENT": "", "ORDINAL_POSITION": 1}
+
+
+# One line per rule: the column as MariaDB 10.11 reports it, as MySQL 8.0 reports it.
+@pytest.mark.parametrize(("mariadb", "mysql8"), [
+    (_info_column("'x'"), _info_column("x")),  # a literal: quoted by MariaDB only
+    (_info_column("'it''s'"), _info_column("it's")),
+    (_info_column("'a\\\\b'"), _info_column("a\\b")),  # MariaDB escapes the backslash
+    (_info_column("''"), _info_column("")),
+    (_info_column("'NULL'"), _info_column("NULL")),  # the string NULL, not no default
+    (_info_column("NULL"), _info_column(None)),  # no default
+    (_info_column("5"), _info_column("5")),
+    (_info_column("b'1'"), _info_column("b'1'")),
+    (_info_column("current_timestamp()", "on update current_timestamp()"),
+     _info_column("CURRENT_TIMESTAMP", "DEFAULT_GENERATED on update CURRENT_TIMESTAMP")),
+    (_info_column("concat('a','b')"), _info_column("concat(_utf8mb4'a',_utf8mb4'b')",
+                                                   "DEFAULT_GENERATED")),
+    (_info_column(None, "VIRTUAL GENERATED", generation="concat(`a`,'-')"),
+     _info_column(None, "VIRTUAL GENERATED", generation="concat(`a`,_utf8mb4'-')")),
+    (_info_column(None, charset="utf8mb3", collation="utf8mb3_general_ci"),
+     _info_column(None, charset="utf8", collation="utf8_general_ci")),
+])
+def test_what_mariadb_and_mysql8_print_for_one_column_compares_equal(mariadb: dict,
+                                                                    mysql8: dict) -> None:
+    a = column_object(mariadb, literals_quoted=True)
+    b = column_object(mysql8, literals_quoted=False)
+    assert diff(Schema("s", (_table("t"), a)), Schema("t", (_table("t"), b))) == []
+
+
+@pytest.mark.parametrize(("mariadb", "mysql8"), [
+    (_info_column("'x'"), _info_column("y")),
+    (_info_column("'NULL'"), _info_column(None)),  # the string NULL is a default
+    (_info_column("'x'"), _info_column("'x'")),  # MySQL's value really has quotes
+    (_info_column("concat('a','b')"), _info_column("concat(_utf8mb4'a',_utf8mb4'c')")),
+    (_info_column(None, charset="utf8mb4", collation="utf8mb4_general_ci"),
+     _info_column(None, charset="utf8mb4", collation="utf8mb4_0900_ai_ci")),
+])
+def test_a_real_default_or_collation_change_still_is(mariadb: dict, mysql8: dict) -> None:
+    a = column_object(mariadb, literals_quoted=True)
+    b = column_object(mysql8, literals_quoted=False)
+    (found,) = diff(Schema("s", (_table("t"), a)), Schema("t", (_table("t"), b)))
+    assert found.startswith("table t: column c differs: ")
+
+
+def test_introducers_go_but_not_inside_names_or_strings() -> None:
+    assert normalize_expression("concat(_latin1'a', `my_col`, 'x_y')") == "concat('a', `my_col`, 'x_y')"
+    assert normalize_expression("(`a` > _utf8mb4'0')") == "(`a` > '0')"
+
+
 @pytest.mark.parametrize(("fn", "raw", "expected"), [
     (normalize_charset, "utf8", "utf8mb3"),
     (normalize_charset, "utf8_general_ci", "utf8mb3_general_ci"),
@@ -46,7 +132,7 @@ def test_normalize_type(raw: str, expected: str) -> None:
     (normalize_default, None, None),
     (normalize_default, "CURRENT_TIMESTAMP", "current_timestamp()"),
     (normalize_default, "current_timestamp(6)", "current_timestamp(6)"),
-    (normalize_default, "'x'", "'x'"),
+    (normalize_default, "'x'", "x"),
     (normalize_default, "0", "0"),
     (normalize_extra, "on update CURRENT_TIMESTAMP", "on update current_timestamp()"),
     (normalize_extra, "DEFAULT_GENERATED on update CURRENT_TIMESTAMP", "on update current_timestamp()"),

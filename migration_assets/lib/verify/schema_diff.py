@@ -21,8 +21,11 @@ information_schema rows into :class:`SchemaObject` values (normalised), :func:`d
 Normalised away, because a MariaDB/MySQL source and its target legitimately differ there even
 with the same DDL: DEFINERs, AUTO_INCREMENT counters, the schema's own name inside view,
 trigger, routine and event bodies (the target may have another name), integer display widths
-and ``utf8``/``utf8mb3`` spellings (MySQL 8 prints them differently), ``NULL`` vs no default,
-``CURRENT_TIMESTAMP`` spellings, the sql_mode a trigger, routine or event was created under
+(ZEROFILL's excepted) and ``utf8``/``utf8mb3`` spellings (MySQL 8 prints them differently),
+``NULL`` vs no default, ``CURRENT_TIMESTAMP`` spellings, how a default is printed (MariaDB
+quotes a literal default, ``'x'``, MySQL gives its value, ``x``), charset introducers in
+expressions (MySQL 8 prints ``_utf8mb4'x'`` in defaults, generated columns and checks, MariaDB
+``'x'``), MySQL 8's ``DEFAULT_GENERATED`` marker, the sql_mode a trigger, routine or event was created under
 (each server gives new objects its own default: Aurora's is stricter than most sources'), the
 start time an event without STARTS was given (its creation time), and InnoDB on the target for
 a MyISAM or Aria source table (the one engine Aurora stores). Caveats: the tool's own tables
@@ -44,6 +47,7 @@ from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Catalog, Column, Table
 from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.dialects.flavor import Flavor, server_of
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.introspect import read_columns
@@ -123,11 +127,37 @@ def normalize_charset(name: str | None) -> str | None:
     return text
 
 
-def normalize_default(value: str | None) -> str | None:
-    """``NULL`` and no default read the same; ``CURRENT_TIMESTAMP`` in one spelling."""
-    if value is None or value.upper() == "NULL":
+_STRING_LITERAL = re.compile(r"'((?:[^'\\]|''|\\.)*)'", re.DOTALL)
+_ESCAPES = {"0": "\0", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
+_INTRODUCER = re.compile(r"(?<![\w$'])_[A-Za-z0-9]+(?=')")
+
+
+def _unquote(literal: str) -> str:
+    body = literal[1:-1].replace("''", "'")
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body, flags=re.DOTALL)
+
+
+def normalize_expression(text: str | None) -> str | None:
+    """An expression without charset introducers (``_utf8mb4'x'`` is MySQL 8's ``'x'``)."""
+    if text is None:
         return None
-    return _timestamps(value)
+    return _INTRODUCER.sub("", text)
+
+
+def normalize_default(value: str | None, *, literals_quoted: bool = True) -> str | None:
+    """A column default as its value (a literal) or its expression, whichever server printed it.
+
+    ``literals_quoted``: the server prints a literal default as SQL (MariaDB 10.2.7+: ``'x'``,
+    and ``NULL`` for none); else as its value (MySQL: ``x``, and SQL NULL for none).
+    ``CURRENT_TIMESTAMP`` comes in one spelling, and introducers go."""
+    if value is None:
+        return None
+    if literals_quoted:
+        if value.upper() == "NULL":
+            return None
+        if _STRING_LITERAL.fullmatch(value):
+            return _unquote(value)
+    return _timestamps(normalize_expression(value) or "")
 
 
 def _timestamps(text: str) -> str:
@@ -410,7 +440,9 @@ def read_schema(conn: Connection, database: str) -> Schema:
                           "partition_ordinal_position, subpartition_ordinal_position", (db,)):
         partitions.setdefault(r["TABLE_NAME"], []).append(r)
     objects = [table_object(r, partitions.get(r["TABLE_NAME"], [])) for r in tables]
-    objects += [column_object(r) for r in _dicts(
+    server = server_of(conn)
+    quoted = server.flavor is Flavor.MARIADB and server.version >= (10, 2, 7)
+    objects += [column_object(r, literals_quoted=quoted) for r in _dicts(
         conn, "SELECT * FROM information_schema.columns WHERE table_schema = %s", (db,))
         if r["TABLE_NAME"] in kept]
     objects += index_objects([r for r in _dicts(
@@ -423,7 +455,8 @@ def read_schema(conn: Connection, database: str) -> Schema:
                      "AND referenced_table_name IS NOT NULL ORDER BY constraint_name, "
                      "ordinal_position", (db,)), db)
     objects += [SchemaObject("check constraint", r["CONSTRAINT_NAME"], r["TABLE_NAME"],
-                             {"clause": strip_qualifiers(_text(r["CHECK_CLAUSE"]), db)})
+                             {"clause": normalize_expression(
+                                 strip_qualifiers(_text(r["CHECK_CLAUSE"]), db))})
                 for r in _checks(conn, db) if r["TABLE_NAME"] in kept]
     objects += [trigger_object(r, db) for r in _dicts(
         conn, "SELECT * FROM information_schema.triggers WHERE trigger_schema = %s", (db,))
@@ -465,15 +498,18 @@ def table_object(row: Mapping[str, Any], partitions: Sequence[Mapping[str, Any]]
     })
 
 
-def column_object(row: Mapping[str, Any]) -> SchemaObject:
+def column_object(row: Mapping[str, Any], *, literals_quoted: bool = True) -> SchemaObject:
+    """``literals_quoted``: see :func:`normalize_default` (True for MariaDB 10.2.7+)."""
     return SchemaObject("column", row["COLUMN_NAME"], row["TABLE_NAME"], {
         "type": normalize_type(_text(row["COLUMN_TYPE"])),
         "nullable": "NULL" if row["IS_NULLABLE"] == "YES" else "NOT NULL",
         "default": (None if generated_kind(_text(row.get("EXTRA")))
-                    else normalize_default(_text(row.get("COLUMN_DEFAULT")))),
+                    else normalize_default(_text(row.get("COLUMN_DEFAULT")),
+                                           literals_quoted=literals_quoted)),
         "extra": normalize_extra(_text(row.get("EXTRA"))),
         "generated": generated_kind(_text(row.get("EXTRA"))),
-        "generation expression": _text(row.get("GENERATION_EXPRESSION")) or None,
+        "generation expression": normalize_expression(
+            _text(row.get("GENERATION_EXPRESSION")) or None),
         "charset": normalize_charset(_text(row.get("CHARACTER_SET_NAME"))),
         "collation": normalize_charset(_text(row.get("COLLATION_NAME"))),
         "comment": _text(row.get("COLUMN_COMMENT")) or None,
