@@ -84,14 +84,12 @@ def test_mysql8_default_collation_is_written_out_and_a_non_character_column_is_l
   `v` varchar(20) GENERATED ALWAYS AS (concat(`id`,_utf8mb4'x')) VIRTUAL,
   PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"""
+    expected = printed.replace(
+        "varchar(20) GENERATED",
+        "varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci GENERATED",
+    ).replace("CHARSET=utf8mb4", "CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci")
     assert pin_table(printed, Charset("utf8mb4", "utf8mb4_0900_ai_ci"),
-                     {"v": Charset("utf8mb4", "utf8mb4_0900_ai_ci")}) == """CREATE TABLE `t` (
-  `id` int NOT NULL AUTO_INCREMENT,
-  `doc` json DEFAULT NULL,
-  `v` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_ai_ci GENERATED ALWAYS AS """
-    """(concat(`id`,_utf8mb4'x')) VIRTUAL,
-  PRIMARY KEY (`id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_0900_ai_ci"""
+                     {"v": Charset("utf8mb4", "utf8mb4_0900_ai_ci")}) == expected
 
 
 def test_partitions_after_the_options_and_odd_names_are_kept() -> None:
