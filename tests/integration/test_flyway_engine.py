@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from migration_assets.lib.capture.pinning import Charset
 from migration_assets.lib.connection import DbSettings, connect
-from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.dialects.mysql import DEFAULT_CHARSET, DEFAULT_COLLATION, quote
 from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.flyway import database_defaults
 from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.flyway.files import flyway_checksum
 from migration_assets.lib.flyway.sql_split import split_statements
@@ -206,3 +208,39 @@ def test_database_name_that_needs_quoting(new_database, target_server, migration
     assert engine.migrate().schema_version == "1.0.1"
     engine.validate()
     assert query(db, "SELECT COUNT(*) FROM flyway_schema_history")[0][0] == 3
+
+
+def _database_defaults(settings: DbSettings) -> tuple[str, str]:
+    (row,) = query(settings, "SELECT default_character_set_name, default_collation_name FROM "
+                             "information_schema.schemata WHERE schema_name = %s",
+                   (settings.database,))
+    return row
+
+
+def test_migrate_creates_the_database_with_the_defaults_a_captured_baseline_declares(
+        new_database, target_server, tmp_path: Path) -> None:
+    folder = tmp_path / "declared"
+    folder.mkdir()
+    (folder / "V1__baseline.sql").write_text(
+        "-- Baseline\n\nALTER DATABASE CHARACTER SET latin1 COLLATE latin1_german1_ci;\n\n"
+        "CREATE TABLE t (name VARCHAR(10));\n", encoding="utf-8")
+    db = new_database(target_server)
+    FlywayEngine(db, folder).migrate()
+    assert _database_defaults(db) == ("latin1", "latin1_german1_ci")
+    # The history table is made before any script runs: it has them too.
+    assert query(db, "SELECT table_collation FROM information_schema.tables WHERE "
+                     "table_schema = %s ORDER BY table_name", (db.database,)) == [
+        ("latin1_german1_ci",), ("latin1_german1_ci",)]
+
+
+def test_migrate_creates_the_database_with_the_project_default_when_nothing_is_declared(
+        new_database, target_server, migrations: Path, monkeypatch) -> None:  # noqa: ANN001
+    db = new_database(target_server)
+    FlywayEngine(db, migrations).migrate()
+    assert _database_defaults(db) == (DEFAULT_CHARSET, DEFAULT_COLLATION)
+    # The engine writes the project default out rather than leaving it to the server's (which
+    # locally is the same): another default is what a new database gets.
+    monkeypatch.setattr(database_defaults, "FALLBACK", Charset("latin1", "latin1_danish_ci"))
+    other = new_database(target_server)
+    FlywayEngine(other, migrations).migrate()
+    assert _database_defaults(other) == ("latin1", "latin1_danish_ci")
