@@ -67,6 +67,7 @@ def _rows(settings: DbSettings, sql: str) -> list[tuple]:
         return list(cur.fetchall())
 
 
+@pytest.mark.local_servers
 def test_the_target_really_refuses_local_files(no_infile_target: Instance) -> None:
     import pymysql
 
@@ -79,6 +80,7 @@ def test_the_target_really_refuses_local_files(no_infile_target: Instance) -> No
 
 
 @pytest.mark.parametrize("path", ["statements", "pieces"])
+@pytest.mark.local_servers
 def test_the_type_matrix_arrives_byte_exact(source_server: Instance, no_infile_target: Instance,
                                             monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     if path == "pieces":
@@ -121,6 +123,7 @@ def test_the_type_matrix_arrives_byte_exact(source_server: Instance, no_infile_t
             query(db, f"DROP DATABASE {db.database}")
 
 
+@pytest.mark.local_servers
 def test_wide_rows_streamed_in_pieces_arrive_exact(source_server: Instance, no_infile_target: Instance,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Rows wider than a chunk, with the key after the wide values and NULLs among them."""
@@ -152,6 +155,7 @@ def test_wide_rows_streamed_in_pieces_arrive_exact(source_server: Instance, no_i
     ("INT NOT NULL", "NULL", "cannot be null"),
     ("TINYINT", "300", "Out of range value for column 'v'"),
 ])
+@pytest.mark.local_servers
 def test_a_refused_value_fails_the_batch_naming_its_row(
         source_server: Instance, no_infile_target: Instance, target_type: str, value: str,
         sentence: str) -> None:
@@ -172,6 +176,7 @@ def test_a_refused_value_fails_the_batch_naming_its_row(
             query(db, f"DROP DATABASE {db.database}")
 
 
+@pytest.mark.local_servers
 def test_a_refusal_in_mid_session_sends_the_same_chunk_by_insert(
         source_server: Instance, no_infile_target: Instance) -> None:
     """A session that began while local files were on: the refused LOAD DATA loaded nothing,
@@ -202,6 +207,7 @@ def test_a_refusal_in_mid_session_sends_the_same_chunk_by_insert(
             query(db, f"DROP DATABASE {db.database}")
 
 
+@pytest.mark.local_servers
 def test_preflight_warns_and_the_load_runs_on_an_aurora_like_target(
         source_server: Instance, no_infile_target: Instance, target_server: Instance) -> None:
     source, target = _databases(source_server, no_infile_target, "fbp")
@@ -243,6 +249,7 @@ def _fill_orders(db: DbSettings, rows: int) -> None:
               f"IF(seq % 5 = 0, NULL, CONCAT('note ', seq, ' é😀')) FROM seq_1_to_{rows}")
 
 
+@pytest.mark.local_servers
 def test_a_few_hundred_thousand_rows_by_insert(source_server: Instance, no_infile_target: Instance,
                                                target_server: Instance, capsys) -> None:  # noqa: ANN001
     source, target = _databases(source_server, no_infile_target, "fbo")

@@ -46,6 +46,7 @@ def _text(settings, table: str, key: str) -> list[tuple]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("version", ["5.7.44-log", "8.0.16", "8.0.36"])
+@pytest.mark.mariadb
 def test_a_source_answering_as(version: str, new_database, source_server, target_server) -> None:
     source = new_database(source_server, "sv_s", create=True)
     target = new_database(target_server, "sv_t", create=True)
@@ -72,6 +73,7 @@ def test_a_source_answering_as(version: str, new_database, source_server, target
     assert _text(target, "pairs", "a, b") == _text(source, "pairs", "a, b")
 
 
+@pytest.mark.mariadb
 def test_a_changed_float_is_a_mismatch_on_the_5_7_path(new_database, source_server,
                                                        target_server) -> None:
     source = new_database(source_server, "sv_s", create=True)
