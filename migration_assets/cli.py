@@ -266,6 +266,8 @@ def cmd_schema_capture(args: argparse.Namespace) -> int:
     kinds = {o.kind for o in schema.objects}
     summary = ", ".join(f"{len(schema.of_kind(k))} {k}s" for k in sorted(kinds))
     print(f"wrote {path} ({summary or 'empty database'})")
+    for warning in schema.warnings:
+        _log(f"warning: {warning}")
     _log(f"to adopt a target that already has this schema: dbmigrate schema baseline "
          f"--baseline-version {version}")
     return 0

@@ -58,6 +58,7 @@ from migration_assets.lib.tool_tables import (
     collision_sentence,
     collisions,
 )
+from migration_assets.lib.verify.key_collation import key_collation_findings
 
 REFRESH = "run `dbmigrate catalog refresh`"
 MIGRATE = "run `dbmigrate schema migrate` (or `schema capture`)"
@@ -624,9 +625,11 @@ def catalog_drift(catalog: Catalog, tables: Sequence[Table], source_conn: Connec
     # A source table named like a state table stays in: refresh then refuses it by name.
     source_tables = [n for n in _base_table_names(source_conn, source_db)
                      if n not in SOURCE_BOOKKEEPING]
-    return drift(tables, {t.name for t in catalog.tables}, source_tables,
-                 _base_table_names(target_conn, target_db),
-                 read_columns(source_conn, source_db), read_columns(target_conn, target_db))
+    found = drift(tables, {t.name for t in catalog.tables}, source_tables,
+                  _base_table_names(target_conn, target_db),
+                  read_columns(source_conn, source_db), read_columns(target_conn, target_db))
+    # Key ranges must select the same rows on both sides (see lib/verify/key_collation).
+    return found + key_collation_findings(source_conn, target_conn, tables, source_db, target_db)
 
 
 def find_drift(source: DbSettings, target: DbSettings, catalog: Catalog,
