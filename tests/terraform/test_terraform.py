@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from migration_assets.lib.dialects.mysql import DEFAULT_CHARSET, DEFAULT_COLLATION
 from tests.helpers import PROJECT_ROOT
 
 TERRAFORM = PROJECT_ROOT / "terraform"
@@ -103,6 +105,28 @@ def test_module(tf: Terraform, module: str) -> None:
     tf.run(path, "validate")
     done = tf.run(path, "test")
     assert " 0 failed" in done.stdout and "passed" in done.stdout, done.stdout
+
+
+def _variable_default(path: Path, name: str) -> str:
+    """The string default of one variable block of a variables.tf (text, no terraform run)."""
+    text = path.read_text()
+    block = re.search(rf'^variable "{name}" {{\n(.*?)^}}', text, re.MULTILINE | re.DOTALL)
+    assert block, f"no variable {name} in {path}"
+    default = re.search(r'^\s*default\s*=\s*"([^"]*)"', block.group(1), re.MULTILINE)
+    assert default, f"variable {name} in {path} has no string default"
+    return default.group(1)
+
+
+def test_the_parameter_groups_collation_is_the_one_schema_migrate_uses() -> None:
+    """Aurora's collation_server and the database `schema migrate` creates when the source's
+    collation is unknown must agree, or tables created without COLLATE sort differently."""
+    assert _variable_default(TERRAFORM / "modules/rds/variables.tf", "collation_server") == \
+        DEFAULT_COLLATION
+    assert _variable_default(TERRAFORM / "environments/dev/variables.tf",
+                             "aurora_collation_server") == DEFAULT_COLLATION
+    main = (TERRAFORM / "modules/rds/main.tf").read_text()
+    assert re.search(r'name\s*=\s*"character_set_server"\s*\n\s*value\s*=\s*"'
+                     + DEFAULT_CHARSET + '"', main)
 
 
 def test_dms_mappings_are_generated_from_the_catalog() -> None:
@@ -210,6 +234,13 @@ def test_dev_environment_applies_and_destroys_against_moto(tf: Terraform, moto_s
     assert {k: params.get(k) for k in ("binlog_format", "binlog_row_image",
                                        "log_bin_trust_function_creators")} == {
         "binlog_format": "ROW", "binlog_row_image": "FULL", "log_bin_trust_function_creators": "1"}
+    assert (params.get("character_set_server"), params.get("collation_server")) == (
+        DEFAULT_CHARSET, DEFAULT_COLLATION)
+    writer = rds.describe_db_instances(DBInstanceIdentifier="migration-dev-writer")["DBInstances"][0]
+    group = writer["DBParameterGroups"][0]["DBParameterGroupName"]
+    instance_params = {p["ParameterName"]: p.get("ParameterValue") for p in rds.describe_db_parameters(
+        DBParameterGroupName=group)["Parameters"]}
+    assert instance_params.get("local_infile") == "1"  # the load's LOAD DATA LOCAL
     assert outputs["aurora_binlog_retention_sql"]["value"] == (
         "CALL mysql.rds_set_configuration('binlog retention hours', 24);")
     _point_in_time_restore_of_the_applied_cluster(rds, cluster)

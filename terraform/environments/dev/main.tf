@@ -48,6 +48,7 @@ module "rds" {
   skip_final_snapshot = var.skip_final_snapshot
   alarm_topic_arn     = module.security.alarm_topic_arn
 
+  collation_server               = var.aurora_collation_server
   binlog_for_reverse_replication = var.aurora_binlog_for_rollback
   binlog_retention_hours         = var.aurora_binlog_retention_hours
   tags                           = local.tags

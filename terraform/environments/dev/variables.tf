@@ -66,6 +66,13 @@ variable "aurora_reader_count" {
   nullable    = false
 }
 
+variable "aurora_collation_server" {
+  description = "Aurora's server default collation: must match the source database's default collation (dbmigrate schema migrate creates the target database with the source's)."
+  type        = string
+  default     = "utf8mb4_unicode_ci"
+  nullable    = false
+}
+
 variable "aurora_binlog_for_rollback" {
   description = "Aurora's binlog on in ROW format: the rollback after cutover replicates Aurora's writes back to on-prem. Costs some write throughput; turn off when the rollback window has closed."
   type        = bool

@@ -127,6 +127,25 @@ variable "time_zone" {
   nullable    = false
 }
 
+variable "collation_server" {
+  description = "Server default collation (character_set_server is utf8mb4): what a table or database created without COLLATE gets. It must match the source's default collation, which is also what `dbmigrate schema migrate` gives the database it creates (utf8mb4_unicode_ci when the source's is not known, as migration_assets.lib.dialects.mysql.DEFAULT_COLLATION); a MySQL 8 source keeping its default wants utf8mb4_0900_ai_ci."
+  type        = string
+  default     = "utf8mb4_unicode_ci"
+  nullable    = false
+
+  validation {
+    condition     = can(regex("^utf8mb4_[a-z0-9_]+$", var.collation_server))
+    error_message = "collation_server must be a utf8mb4 collation, like utf8mb4_unicode_ci or utf8mb4_0900_ai_ci."
+  }
+}
+
+variable "local_infile" {
+  description = "Allow LOAD DATA LOCAL (instance parameter local_infile=1), which the full load uses to copy rows. Off, the load still runs, by multi-row INSERT, several times slower (dbmigrate warns before it starts); turn it off after the migration if policy forbids it."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "binlog_for_reverse_replication" {
   description = "Binary log on (binlog_format=ROW, binlog_row_image=FULL, log_bin_trust_function_creators=1): needed for the rollback after cutover, where the on-prem server replicates every write made on Aurora. Costs some write throughput (Aurora writes a binlog besides its storage log): turn it off once the rollback window has closed. binlog_format takes effect at the writer's next reboot."
   type        = bool

@@ -61,6 +61,19 @@ run "secure_defaults" {
     error_message = "binlog retention is 24 hours by default, set by the SQL the module outputs"
   }
   assert {
+    condition = alltrue([for p in ["character_set_server=utf8mb4", "collation_server=utf8mb4_unicode_ci"] :
+    contains([for q in aws_rds_cluster_parameter_group.this.parameter : "${q.name}=${q.value}"], p)])
+    error_message = "utf8mb4 with the collation schema migrate gives a database whose source's is unknown"
+  }
+  assert {
+    condition     = [for q in aws_db_parameter_group.this.parameter : q.value if q.name == "local_infile"] == ["1"]
+    error_message = "local_infile=1 (an instance-level parameter) lets the full load use LOAD DATA LOCAL"
+  }
+  assert {
+    condition     = length([for q in aws_rds_cluster_parameter_group.this.parameter : q if q.name == "local_infile"]) == 0
+    error_message = "local_infile is set in the instance parameter group only"
+  }
+  assert {
     condition     = length(aws_cloudwatch_metric_alarm.cpu) == 1 && length(aws_cloudwatch_metric_alarm.replica_lag) == 1
     error_message = "CPU and replica-lag alarms go to the topic"
   }
@@ -163,4 +176,28 @@ run "fractional_binlog_retention_is_refused" {
     binlog_retention_hours = 1.5
   }
   expect_failures = [var.binlog_retention_hours]
+}
+
+run "the_collation_follows_the_source" {
+  command = plan
+  variables {
+    collation_server = "utf8mb4_0900_ai_ci"
+    local_infile     = false
+  }
+  assert {
+    condition     = [for q in aws_rds_cluster_parameter_group.this.parameter : q.value if q.name == "collation_server"] == ["utf8mb4_0900_ai_ci"]
+    error_message = "collation_server carries the variable"
+  }
+  assert {
+    condition     = [for q in aws_db_parameter_group.this.parameter : q.value if q.name == "local_infile"] == ["0"]
+    error_message = "local_infile may be turned off (the load then copies by INSERT)"
+  }
+}
+
+run "a_collation_of_another_character_set_is_refused" {
+  command = plan
+  variables {
+    collation_server = "latin1_swedish_ci"
+  }
+  expect_failures = [var.collation_server]
 }
