@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import pymysql
 from pymysql.connections import Connection
 
+from migration_assets.lib.capture.compat import compat_warnings
 from migration_assets.lib.catalog import Catalog, Column, Table
 from migration_assets.lib.connection import DbSettings, connect
-from migration_assets.lib.dialects.flavor import Flavor, detect
+from migration_assets.lib.dialects.flavor import Flavor, detect, server_of
 from migration_assets.lib.dialects.load_sql import TARGET_FACTS_QUERY
 from migration_assets.lib.dialects.mysql import SUPPORTED_TYPES, quote
 from migration_assets.lib.errors import MigrationError
@@ -240,13 +241,19 @@ def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbS
             problems.append("unsupported column type(s): " + ", ".join(bad))
     if privileges:  # without them the columns cannot be read: say what is known so far
         raise MigrationError("cannot start the full load: " + "; ".join(problems))
-    with connect(source) as conn:
-        source_columns = read_columns(conn, source.database)
     with connect(target) as conn:
         target_columns = read_columns(conn, target.database)
+        target_server = server_of(conn)
         with conn.cursor() as cur:
             cur.execute(TARGET_FACTS_QUERY)
             local_infile = bool(int(cur.fetchone()[0]))
+    warnings: list[str] = [] if local_infile else [LOCAL_INFILE_OFF]
+    with connect(source) as conn:
+        source_columns = read_columns(conn, source.database)
+        if target_server.mysql_family:
+            # Routines, views, triggers and events that MySQL 8.0 reads differently: before
+            # they fail at `schema migrate` or, worse, at the first call after cutover.
+            warnings += compat_warnings(conn, source.database)
     found: dict[str, dict[str, Column]] = {}
     differences: dict[str, list[str]] = {}
     for table in tables:
@@ -279,4 +286,4 @@ def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbS
         found[table.name] = cols
     if problems:
         raise MigrationError("cannot start the full load: " + "; ".join(problems))
-    return Preflight(found, differences, () if local_infile else (LOCAL_INFILE_OFF,))
+    return Preflight(found, differences, tuple(warnings))

@@ -240,6 +240,8 @@ class FullLoad:
         if not tables:
             return
         checked = preflight.check(self.catalog, tables, self.source, self.target)
+        for line in checked.warnings:
+            self.log(f"warning: {line}")
         # The live schema is the truth: a column or table the catalog does not know would be
         # left behind by the copy and missed by its checksums.
         schema_diff.refuse_drift(self.source, self.target, self.catalog, tables)
