@@ -1,5 +1,6 @@
 """The local servers of ``dbmigrate dev up`` are closed to root over TCP and keep the dev user's
-password out of the source's binary log (issue 8).
+password out of the source's binary log (issue 8); the target accepts only TLS, verified with
+the CA ``dev up`` exports as ``AURORA_DB_SSL_CA`` (issue 10).
 
 One pair is started through the CLI, as ``make up`` does, and inspected from outside: TCP
 logins as root, the binary log read three ways (the server's ``SHOW BINLOG EVENTS``,
@@ -46,11 +47,13 @@ def _instances(state: Path) -> dict[str, Instance]:
     return found
 
 
-def _login_error(port: int, user: str, password: str) -> int | None:
-    """The server's error number for this TCP login, or None when it is accepted."""
+def _login_error(port: int, user: str, password: str, ca: str | None = None) -> int | None:
+    """The server's error number for this TCP login (over verified TLS with ``ca``, else
+    without TLS), or None when it is accepted."""
     try:
         pymysql.connect(host="127.0.0.1", port=port, user=user, password=password,
-                        connect_timeout=5).close()
+                        connect_timeout=5, ssl={"ca": ca} if ca else None,
+                        ssl_disabled=ca is None).close()
     except pymysql.err.OperationalError as err:
         return int(err.args[0])
     return None
@@ -61,16 +64,16 @@ def _login_error(port: int, user: str, password: str) -> int | None:
 def test_root_over_tcp_is_refused(dev_pair, password: str) -> None:
     state, _ = dev_pair
     for role, inst in _instances(state).items():
-        assert _login_error(inst.port, "root", password) in ACCESS_REFUSED, role
+        assert _login_error(inst.port, "root", password, inst.ssl_ca) in ACCESS_REFUSED, role
 
 
 @pytest.mark.local_servers
 def test_dev_user_logs_in_over_tcp_and_admin_only_over_the_socket(dev_pair) -> None:
     state, exported = dev_pair
     for role, prefix in environment.ROLES.items():
-        port = int(exported[f"{prefix}PORT"])
-        assert _login_error(port, exported[f"{prefix}USER"], exported[f"{prefix}PASSWORD"]) is None
-        assert _login_error(port, exported[f"{prefix}USER"], "wrong-password") == 1045, role
+        port, ca = int(exported[f"{prefix}PORT"]), exported.get(f"{prefix}SSL_CA")
+        assert _login_error(port, exported[f"{prefix}USER"], exported[f"{prefix}PASSWORD"], ca) is None
+        assert _login_error(port, exported[f"{prefix}USER"], "wrong-password", ca) == 1045, role
     inst = _instances(state)["source"]
     conn = mariadb.admin_connection(inst.socket)
     try:
@@ -126,3 +129,29 @@ def test_state_file_with_the_password_is_private(dev_pair) -> None:
     for role in environment.ROLES:
         mode = stat.S_IMODE((state / role / "instance.json").stat().st_mode)
         assert mode == 0o600, f"{role}: {oct(mode)}"
+
+
+@pytest.mark.local_servers
+def test_the_target_accepts_only_tls_verified_with_the_exported_ca(dev_pair) -> None:
+    """As Aurora (require_secure_transport=ON): the exported CA is the instance's own, the
+    same login without TLS is refused, and the source (on-prem) needs no TLS."""
+    state, exported = dev_pair
+    target = _instances(state)["target"]
+    ca = exported["AURORA_DB_SSL_CA"]
+    assert ca == target.ssl_ca and Path(ca).is_absolute()
+    assert Path(ca).parent.parent == Path(target.datadir).parent  # removed with the instance
+    user, password = exported["AURORA_DB_USER"], exported["AURORA_DB_PASSWORD"]
+    assert _login_error(target.port, user, password, ca) is None
+    assert _login_error(target.port, user, password) == 1045
+    assert "ON_PREM_DB_SSL_CA" not in exported
+    assert _login_error(int(exported["ON_PREM_DB_PORT"]), exported["ON_PREM_DB_USER"],
+                        exported["ON_PREM_DB_PASSWORD"]) is None
+
+
+@pytest.mark.local_servers
+def test_the_target_private_key_is_private(dev_pair) -> None:
+    state, _ = dev_pair
+    folder = Path(_instances(state)["target"].datadir).parent / "tls"
+    assert stat.S_IMODE((folder / "server-key.pem").stat().st_mode) == 0o600
+    assert sorted(p.name for p in folder.iterdir()) == ["ca.pem", "server-cert.pem",
+                                                        "server-key.pem"]  # no CA key kept

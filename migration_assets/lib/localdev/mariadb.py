@@ -101,13 +101,24 @@ ROLE_ARGS = {
 #: has them: CONNECTION_ADMIN is CONNECTION ADMIN, SET_USER_ID is SET USER (a DEFINER other
 #: than oneself), REPLICATION CLIENT is BINLOG MONITOR; CREATE ROLE, DROP ROLE and ROLE_ADMIN
 #: come with CREATE USER. No equivalent here: APPLICATION_PASSWORD_ADMIN, XA_RECOVER_ADMIN,
-#: SHOW_ROUTINE (3.04+), FLUSH_* (3.09+). Never SUPER, READ_ONLY ADMIN, BINLOG ADMIN
-#: (sql_log_bin) or SYSTEM_VARIABLES_ADMIN: on Aurora those are parameter-group changes.
+#: SHOW_ROUTINE (3.04+), FLUSH_* (3.09+). Never SUPER, BINLOG ADMIN (sql_log_bin) or
+#: other server-wide settings: on Aurora those are parameter-group changes.
 AURORA_MASTER_PRIVILEGES = (
     "SELECT", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "REFERENCES",
     "CREATE TEMPORARY TABLES", "LOCK TABLES", "CREATE VIEW", "SHOW VIEW", "CREATE ROUTINE",
     "ALTER ROUTINE", "EXECUTE", "EVENT", "TRIGGER", "CREATE USER", "PROCESS", "RELOAD",
     "SHOW DATABASES", "REPLICATION SLAVE", "BINLOG MONITOR", "CONNECTION ADMIN", "SET USER",
+    # MariaDB-only stand-ins, for change capture by replication (the target as a replica of
+    # the source): Aurora's master user reads SHOW REPLICA STATUS with REPLICATION CLIENT, which
+    # MariaDB splits off as SLAVE MONITOR; and it configures, starts and stops the replica
+    # through CALL mysql.rds_set_external_source / rds_start_replication / rds_stop_replication
+    # (filters in the parameter group), for which MariaDB runs CHANGE MASTER, START/STOP SLAVE
+    # and SET GLOBAL <connection>.replicate_*: REPLICATION SLAVE ADMIN.
+    "SLAVE MONITOR", "REPLICATION SLAVE ADMIN",
+    # MariaDB-only, for the cutover (which makes sure the target is writable before it switches)
+    # and the rollback after cutover (which freezes the target): SET GLOBAL read_only. On
+    # Aurora that is a change of the cluster parameter group, recorded as not done (issue 9).
+    "READ_ONLY ADMIN",
 )
 
 
