@@ -198,3 +198,12 @@ def test_mysql_replication_filter_names_cannot_end_their_literal_or_list() -> No
                     "REPLICATE_REWRITE_DB = ((`it's`, `a) b```)) FOR CHANNEL 'dbmigrate_x'")
     (_, (filt, _)) = sql.configure(Flavor.MYSQL, "dbmigrate_x", SOURCE, P, "x", "o'k\\")
     assert "REPLICATE_WILD_DO_TABLE = ('o''k\\\\\\\\.%')" in filt
+
+
+def test_retention_advice_uses_the_variable_the_server_has() -> None:
+    # MySQL 5.7 (and MariaDB before 10.6) keep binlogs by days only.
+    days = problems(facts(retention_s=3600, expire_in_seconds=False), replication_grants=None,
+                    load_seconds=7200)
+    assert days and days[0].endswith("SET GLOBAL expire_logs_days = 1")
+    seconds = problems(facts(retention_s=3600), replication_grants=None, load_seconds=7200)
+    assert "SET GLOBAL binlog_expire_logs_seconds = " in seconds[0]

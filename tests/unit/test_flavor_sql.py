@@ -89,6 +89,9 @@ def test_a_mysql_5_7_replica_is_driven_with_master_and_slave_words() -> None:
 def test_mysql_8_0_before_8_0_23_keeps_the_old_words_with_channel_filters() -> None:
     configure = sql.configure(MYSQL8016, "dbm", SRC, POS, "shop", "shop")
     assert configure[0][0].startswith("CHANGE MASTER TO")
+    # caching_sha2_password without TLS: the replica asks for the source's RSA key.
+    assert "GET_MASTER_PUBLIC_KEY = 1" in configure[0][0]
+    assert "PUBLIC_KEY" not in sql.configure(MYSQL57, "dbm", SRC, POS, "shop", "shop")[0][0]
     assert configure[1][0].endswith("FOR CHANNEL 'dbm'")
     assert sql.status(MYSQL8022, "dbm") == ("SHOW SLAVE STATUS FOR CHANNEL 'dbm'", ())
 
@@ -96,6 +99,9 @@ def test_mysql_8_0_before_8_0_23_keeps_the_old_words_with_channel_filters() -> N
 def test_mysql_8_0_23_on_uses_replica_and_source() -> None:
     configure = sql.configure(MYSQL80, "dbm", SRC, POS, "shop", "shop")
     assert configure[0][0].startswith("CHANGE REPLICATION SOURCE TO SOURCE_HOST = %s")
+    assert configure[0][0].endswith("GET_SOURCE_PUBLIC_KEY = 1 FOR CHANNEL 'dbm'")
+    tls = ReplicaSource("10.0.0.5", 3306, "repl", "s3cret", ssl=True)
+    assert "PUBLIC_KEY" not in sql.configure(MYSQL80, "dbm", tls, POS, "shop", "shop")[0][0]
     assert sql.start(MYSQL80, "dbm") == [("START REPLICA FOR CHANNEL 'dbm'", ())]
     assert sql.status(MYSQL80, "dbm") == ("SHOW REPLICA STATUS FOR CHANNEL 'dbm'", ())
     assert sql.wait_for(MYSQL80, "dbm", POS, 5)[0] == "SELECT SOURCE_POS_WAIT(%s, %s, %s, %s)"

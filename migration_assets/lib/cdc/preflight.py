@@ -11,6 +11,7 @@ so a source that would purge them is refused *before* the load, not hours into i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,13 +37,17 @@ class SourceFacts:
     retention_s: int  # 0: binary logs are never purged automatically
     retention_setting: str
     binlogs: tuple[str, ...]
+    #: Whether the server knows binlog_expire_logs_seconds (MySQL 8.0, MariaDB 10.6); else
+    #: retention is set in days (MySQL 5.7, older MariaDB).
+    expire_in_seconds: bool = True
 
 
 def _variables(conn: Connection, names: Sequence[str]) -> dict[str, str]:
     with conn.cursor() as cur:
-        cur.execute("SELECT LOWER(variable_name), variable_value FROM information_schema.global_variables "
-                    "WHERE LOWER(variable_name) IN (" + ", ".join(["%s"] * len(names)) + ")",
-                    tuple(names))
+        # SHOW, not information_schema.global_variables: MySQL 5.7 disables that table by
+        # default (show_compatibility_56=OFF) and 8.0 removed it.
+        cur.execute("SHOW GLOBAL VARIABLES WHERE Variable_name IN ("
+                    + ", ".join(["%s"] * len(names)) + ")", tuple(names))
         return {str(k): str(v) for k, v in cur.fetchall()}
 
 
@@ -67,7 +72,7 @@ def read_facts(conn: Connection) -> SourceFacts:
             else v.get("gtid_mode", "OFF"))
     return SourceFacts(v.get("log_bin", "OFF").upper() == "ON", v.get("binlog_format", "").upper(),
                        v.get("binlog_row_image", "").upper(), int(v.get("server_id") or 0), gtid,
-                       retention, setting, binlogs)
+                       retention, setting, binlogs, "binlog_expire_logs_seconds" in v)
 
 
 def expected_load_seconds(total_bytes: int, measured_bytes_per_s: float | None) -> float:
@@ -114,7 +119,8 @@ def problems(facts: SourceFacts, *, replication_grants: set[str] | None,
                 f"({facts.retention_setting}) but the full load is expected to take about "
                 f"{_duration(load_seconds)}: the logs change capture starts from would be gone before "
                 f"it can start; keep them at least {_duration(needed)}: SET GLOBAL "
-                f"binlog_expire_logs_seconds = {int(needed)}")
+                + (f"binlog_expire_logs_seconds = {int(needed)}" if facts.expire_in_seconds
+                   else f"expire_logs_days = {math.ceil(needed / 86400)}"))
     if needed_binlog is not None and facts.binlogs and needed_binlog not in facts.binlogs:
         out.append(f"the binary log {needed_binlog} that change capture must start from was already "
                    f"purged on the source (oldest kept: {facts.binlogs[0]}): start over with "

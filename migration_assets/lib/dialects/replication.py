@@ -102,10 +102,13 @@ def configure(replica: Replica, channel: str, source: ReplicaSource, position: B
             filters += f", REPLICATE_REWRITE_DB = (({quote(source_db)}, {quote(target_db)}))"
         if _legacy(replica):
             old = isinstance(replica, Server) and replica.version < (8, 0, 2)
+            # A MySQL 8 replica reaching a caching_sha2_password account without TLS must
+            # ask for the server's RSA key (8.0.4+); 5.7 has neither the plugin nor the option.
+            key = "" if source.ssl or old else ", GET_MASTER_PUBLIC_KEY = 1"
             return [
                 ("CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
                  "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s, "
-                 f"MASTER_SSL = {1 if source.ssl else 0}, MASTER_CONNECT_RETRY = 10 "
+                 f"MASTER_SSL = {1 if source.ssl else 0}, MASTER_CONNECT_RETRY = 10{key} "
                  f"FOR CHANNEL '{ch}'",
                  (source.host, source.port, source.user, source.password, position.file,
                   position.position)),
@@ -115,8 +118,8 @@ def configure(replica: Replica, channel: str, source: ReplicaSource, position: B
         return [
             ("CHANGE REPLICATION SOURCE TO SOURCE_HOST = %s, SOURCE_PORT = %s, SOURCE_USER = %s, "
              "SOURCE_PASSWORD = %s, SOURCE_LOG_FILE = %s, SOURCE_LOG_POS = %s, "
-             f"SOURCE_SSL = {1 if source.ssl else 0}, SOURCE_CONNECT_RETRY = 10 "
-             f"FOR CHANNEL '{ch}'",
+             f"SOURCE_SSL = {1 if source.ssl else 0}, SOURCE_CONNECT_RETRY = 10"
+             f"{'' if source.ssl else ', GET_SOURCE_PUBLIC_KEY = 1'} FOR CHANNEL '{ch}'",
              (source.host, source.port, source.user, source.password, position.file,
               position.position)),
             (f"CHANGE REPLICATION FILTER {filters} FOR CHANNEL '{ch}'", ()),
