@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -81,39 +83,46 @@ def parse(text: str) -> Any:
 
 
 def exact_decimal(token: str) -> str:
-    """A number token's exact value as ``<digits>e<exponent>`` without trailing zeros:
-    ``1.50``, ``15e-1`` and ``0.15E1`` all give ``15e-1``. No rounding at any size."""
-    sign, digits, exponent = Decimal(token).as_tuple()
-    assert isinstance(exponent, int)  # a JSON number is finite
-    ds = list(digits)
-    while len(ds) > 1 and ds[-1] == 0:
-        ds.pop()
-        exponent += 1
-    if ds == [0]:
-        exponent = 0
-    return f"{'-' if sign else ''}{''.join(map(str, ds))}e{exponent}"
+    """A JSON number token's exact value as ``<digits>e<exponent>`` without trailing zeros:
+    ``1.50``, ``15e-1`` and ``0.15E1`` all give ``15e-1``. No rounding at any size (text
+    only: the JSON grammar already holds)."""
+    mantissa, _, exponent = token.lower().partition("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    whole, _, fraction = mantissa.lstrip("-").partition(".")
+    digits = (whole + fraction).lstrip("0")
+    if not digits:
+        return f"{sign}0e0"
+    significant = digits.rstrip("0")
+    power = int(exponent or 0) - len(fraction) + len(digits) - len(significant)
+    return f"{sign}{significant}e{power}"
+
+
+_string = json.encoder.encode_basestring  # C: as json.dumps(s, ensure_ascii=False)
+_first = operator.itemgetter(0)
 
 
 def _write(node: Any, out: list[str]) -> None:
-    if isinstance(node, _Object):
+    kind = type(node)
+    if kind is _Object:
         out.append("{")
         # Stable: duplicates keep their order (which one is last matters).
-        for i, (key, value) in enumerate(sorted(node.pairs, key=lambda p: p[0])):
-            out.append("," if i else "")
-            out.append(json.dumps(key, ensure_ascii=False))
-            out.append(":")
+        for i, (key, value) in enumerate(sorted(node.pairs, key=_first)):
+            out.append(f",{_string(key)}:" if i else f"{_string(key)}:")
             _write(value, out)
         out.append("}")
-    elif isinstance(node, list):
+    elif kind is list:
         out.append("[")
         for i, value in enumerate(node):
-            out.append("," if i else "")
+            if i:
+                out.append(",")
             _write(value, out)
         out.append("]")
-    elif isinstance(node, _Number):
+    elif kind is str:
+        out.append(_string(node))
+    elif kind is _Number:
         out.append(exact_decimal(node.token) if node.is_double else str(int(node.token)))
-    else:  # str, bool, None
-        out.append(json.dumps(node, ensure_ascii=False))
+    else:  # True, False, None
+        out.append("null" if node is None else "true" if node else "false")
 
 
 def canonical(text: str | None) -> str:
