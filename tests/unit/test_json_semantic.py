@@ -79,7 +79,8 @@ def test_a_different_value_has_another(source: str, target: str | None) -> None:
 def test_canonical_text() -> None:
     assert canonical('{"b": [1, 2.50], "a": "é", "a": null}') == '{"a":"é","a":null,"b":[1,25e-1]}'
     assert canonical(None) == NULL
-    assert canonical("{bad").endswith("{bad")
+    assert canonical("{bad").endswith('"{bad"')
+    assert row_digest("1", ["{a\tb", "c"]) != row_digest("1", ["{a", "b\tc"])
 
 
 @pytest.mark.parametrize(("token", "exact"), [

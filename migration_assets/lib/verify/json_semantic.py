@@ -133,7 +133,7 @@ def canonical(text: str | None) -> str:
     try:
         tree = parse(text)
     except ValueError:
-        return _INVALID + text
+        return _INVALID + _string(text)  # escaped: no tab can blur the columns of a row
     out: list[str] = []
     _write(tree, out)
     return "".join(out)
