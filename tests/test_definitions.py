@@ -132,7 +132,7 @@ def test_validate_check_fails_with_a_sentence_after_drift(job_env) -> None:
         context=dg.build_asset_check_context(),
         target_db=MySQLResource(host=target.host, port=target.port, user=target.user,
                                 password=target.password, database=target.database,
-                                role="target"),
+                                role="target", ssl_ca=target.ssl_ca),
         migrations=MigrationsResource(location=str(folder)),
     )
     assert not result.passed

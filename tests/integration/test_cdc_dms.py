@@ -159,7 +159,7 @@ def test_a_task_with_other_mappings_or_a_full_load_type_is_refused(aws, loaded) 
 def _sensor_resources(source: DbSettings, target: DbSettings, dms: DmsResource) -> dict:
     def db(s: DbSettings, role: str) -> MySQLResource:
         return MySQLResource(host=s.host, port=s.port, user=s.user, password=s.password,
-                             database=s.database, role=role)
+                             database=s.database, role=role, ssl_ca=s.ssl_ca)
 
     return {"source_db": db(source, "source"), "target_db": db(target, "target"),
             "change_capture": ChangeCaptureResource(engine="dms", max_lag_s=2, caught_up_ticks=2, dms=dms)}

@@ -4,6 +4,7 @@ checks that fail when they should, keys of every shape, triggers, AUTO_INCREMENT
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -184,8 +185,7 @@ def test_preflight_names_missing_table_privileges_and_unsupported_types(
     query(target, f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-Readonly-1'")
     try:
         query(target, f"GRANT SELECT ON {quote(target.database)}.* TO '{user}'@'%'")
-        readonly = DbSettings(target.host, target.port, user, "pw-Readonly-1", target.database,
-                              role="target")
+        readonly = replace(target, user=user, password="pw-Readonly-1")
         with pytest.raises(MigrationError) as err:
             load(catalog, source, readonly, tables=[catalog.table("orders")])
         assert f"user '{user}' lacks INSERT, UPDATE, DELETE, ALTER, CREATE, DROP, TRIGGER on the target" \

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -107,7 +108,7 @@ def role_user() -> Iterator[Callable[..., DbSettings]]:
         query(admin, f"GRANT {quote(role)} TO {quote(user)}@'%'")
         if default_role:
             query(admin, f"SET DEFAULT ROLE {quote(role)} FOR {quote(user)}@'%'")
-        return DbSettings(admin.host, admin.port, user, password, admin.database, role=admin.role)
+        return replace(admin, user=user, password=password)
 
     yield make
     for admin, user, role in reversed(made):

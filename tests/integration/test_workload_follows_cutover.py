@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -22,8 +23,7 @@ def same_account_on(target: DbSettings, app: DbSettings) -> DbSettings:
     with connect(target) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE USER '{app.user}'@'%%' IDENTIFIED BY %s", (app.password,))
         cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{target.database}`.* TO '{app.user}'@'%'")
-    return DbSettings(target.host, target.port, app.user, app.password, target.database,
-                      role="target (app)")
+    return replace(target, user=app.user, password=app.password, role="target (app)")
 
 
 @pytest.mark.server_wide
