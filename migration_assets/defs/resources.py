@@ -20,7 +20,13 @@ from migration_assets.lib.catalog import Catalog
 from migration_assets.lib.cdc import config as cdc_config
 from migration_assets.lib.cdc import dms_env
 from migration_assets.lib.cdc.stream import ChangeStream
-from migration_assets.lib.connection import SOURCE_PREFIX, TARGET_PREFIX, DbSettings, connect
+from migration_assets.lib.connection import (
+    SOURCE_PREFIX,
+    TARGET_PREFIX,
+    TRUE_WORDS,
+    DbSettings,
+    connect,
+)
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.flyway.files import resolve_location
@@ -33,17 +39,22 @@ class MySQLResource(dg.ConfigurableResource):
     host: str
     port: int
     user: str
-    password: str
+    #: Empty with ``iam_auth``: a token is made at each connect instead.
+    password: str = ""
     database: str
     role: str = "server"
     ssl_ca: str | None = None
     ssl_cert: str | None = None
     ssl_key: str | None = None
+    #: IAM database authentication (``<PREFIX>IAM_AUTH``), signed for ``region``.
+    iam_auth: bool = False
+    region: str | None = None
 
     def settings(self) -> DbSettings:
         return DbSettings(host=self.host, port=self.port, user=self.user, password=self.password,
                           database=self.database, role=self.role, ssl_ca=self.ssl_ca,
-                          ssl_cert=self.ssl_cert, ssl_key=self.ssl_key)
+                          ssl_cert=self.ssl_cert, ssl_key=self.ssl_key,
+                          iam_auth=self.iam_auth, region=self.region if self.iam_auth else None)
 
     @contextmanager
     def get_connection(self, *, use_database: bool = True) -> Iterator[Connection]:
@@ -112,11 +123,17 @@ def database_resource(prefix: str, role: str, name_fallback: str | None = None) 
     name_var = prefix + "NAME"
     if name_fallback and not os.environ.get(name_var):
         name_var = name_fallback  # AURORA_DB_NAME defaults to ON_PREM_DB_NAME
+    # IAM is decided at load, as the TLS files are: with it no password variable is needed.
+    iam = (os.environ.get(prefix + "IAM_AUTH") or "").strip().lower() in TRUE_WORDS
+    region = os.environ.get(prefix + "REGION") or os.environ.get("AWS_REGION") \
+        or os.environ.get("AWS_DEFAULT_REGION")
     return MySQLResource(
         host=dg.EnvVar(prefix + "HOST"),
         port=dg.EnvVar.int(prefix + "PORT"),
         user=dg.EnvVar(prefix + "USER"),
-        password=dg.EnvVar(prefix + "PASSWORD"),
+        password="" if iam else dg.EnvVar(prefix + "PASSWORD"),
+        iam_auth=iam,
+        region=region if iam else None,
         database=dg.EnvVar(name_var),
         role=role,
         ssl_ca=_optional(prefix + "SSL_CA"),

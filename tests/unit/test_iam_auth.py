@@ -83,3 +83,15 @@ def test_no_credentials_is_one_sentence(monkeypatch, tmp_path) -> None:
         "no AWS credentials to make an IAM token for the target dbmigrate@"
         "shop.cluster-x.eu-west-1.rds.amazonaws.com:3306: configure them (AWS_PROFILE, "
         "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or an instance role)")
+
+
+def test_the_dagster_resource_takes_iam_auth_from_the_environment(monkeypatch) -> None:
+    from migration_assets.defs.resources import database_resource
+
+    monkeypatch.setenv("AURORA_DB_IAM_AUTH", "1")
+    monkeypatch.setenv("AURORA_DB_REGION", "eu-west-1")
+    monkeypatch.delenv("AURORA_DB_PASSWORD", raising=False)
+    resource = database_resource("AURORA_DB_", "target")
+    assert resource.iam_auth and resource.region == "eu-west-1" and resource.password == ""
+    monkeypatch.delenv("AURORA_DB_IAM_AUTH")
+    assert not database_resource("AURORA_DB_", "target").iam_auth
