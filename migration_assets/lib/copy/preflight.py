@@ -30,6 +30,7 @@ from migration_assets.lib.dialects.load_sql import TARGET_FACTS_QUERY
 from migration_assets.lib.dialects.mysql import SUPPORTED_TYPES, quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.introspect import read_columns
+from migration_assets.lib.verify.json_preflight import json_preflight_findings
 
 ALL = "ALL PRIVILEGES"
 
@@ -225,6 +226,10 @@ def _unsupported(table: Table) -> list[str]:
             if c.data_type not in SUPPORTED_TYPES]
 
 
+#: JSON values named before the pre-flight stops looking.
+JSON_FINDINGS = 20
+
+
 def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbSettings) -> Preflight:
     """Raise one :class:`MigrationError` listing everything that would stop the load."""
     problems: list[str] = []
@@ -254,6 +259,15 @@ def check(catalog: Catalog, tables: list[Table], source: DbSettings, target: DbS
             # Routines, views, triggers and events that MySQL 8.0 reads differently: before
             # they fail at `schema migrate` or, worse, at the first call after cutover.
             warnings += compat_warnings(conn, source.database)
+        # JSON the target would store differently (a duplicate key keeps one value, digits a
+        # double cannot hold are lost): named now, not as a checksum mismatch after the copy.
+        changed_json = json_preflight_findings(conn, target_server, tables, limit=JSON_FINDINGS)
+    if changed_json:
+        more = " (and maybe more)" if len(changed_json) >= JSON_FINDINGS else ""
+        problems.append(
+            f"{len(changed_json)} JSON value(s){more} would change on the {target_server.label} "
+            "target, which stores JSON parsed: " + "; ".join(changed_json) + ". Rewrite them on "
+            "the source as they should arrive (one value per key, numbers a double holds)")
     found: dict[str, dict[str, Column]] = {}
     differences: dict[str, list[str]] = {}
     for table in tables:

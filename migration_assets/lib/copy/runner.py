@@ -59,7 +59,13 @@ from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.report import ReportRow, table_row
 from migration_assets.lib.verify import schema_diff
-from migration_assets.lib.verify.checksums import RangeResult, TableVerification, compare, range_sums
+from migration_assets.lib.verify.checksums import (
+    RangeResult,
+    TableVerification,
+    compare,
+    compared_by_meaning,
+    range_sums,
+)
 
 DEFAULT_WORKERS = 4
 PROGRESS_EVERY_S = 2.0  # a progress line per table at most this often (each is an event in Dagster)
@@ -298,6 +304,8 @@ class _Worker:
         self.x = execution
         self.session: Session | None = None
         self.copiers: dict[str, TableCopier] = {}
+        #: Per table, the JSON columns the two servers store differently (compared by meaning).
+        self.by_meaning: dict[str, tuple[str, ...]] = {}
 
     def _session(self) -> Session:
         if self.session is None:
@@ -350,9 +358,12 @@ class _Worker:
         state.forget_batch(session.tgt, batch.table, batch.key)
         stats = self._copier(tp).copy(batch, session)
         started = time.monotonic()
+        if tp.table.name not in self.by_meaning:
+            self.by_meaning[tp.table.name] = compared_by_meaning(session.src, session.tgt, tp.table)
+        json_columns = self.by_meaning[tp.table.name]
         # The target's sums see this transaction's rows; verified before anyone else can.
-        tgt = range_sums(session.tgt, tp.table, [batch])
-        src = range_sums(session.src, tp.table, [batch])
+        tgt = range_sums(session.tgt, tp.table, [batch], json_columns)
+        src = range_sums(session.src, tp.table, [batch], json_columns)
         verified = compare(tp.table, [batch], src, tgt, time.monotonic() - started)
         if verified.checksum_ok:
             state.record_batch(session.tgt, self.x.snapshot_id, batch.table, batch.key)
