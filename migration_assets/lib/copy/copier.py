@@ -214,6 +214,9 @@ class TableCopier:
         cols = [(c.name, c.data_type) for c in self.table.copy_columns]
         #: The transit line, written for the source's version at the first read.
         self._line = ""
+        # By name, never `*`: an INVISIBLE column (MySQL 8.0.23+, MariaDB 10.3+; MySQL 8.0.30's
+        # generated invisible primary key `my_row_id`) is not in `*` but is in the line.
+        self._select_list = ", ".join(quote(c.name) for c in self.table.copy_columns)
         self._columns = tuple(cols)
         self._insert_sql = load_sql.InsertSql(self.table.name, self._columns)
         self._index = f" FORCE INDEX ({quote(self.table.key_index)})" if self.table.key_index else ""
@@ -278,7 +281,8 @@ class TableCopier:
                 and self._over_cap(src, pred, params, suffix)):
             return b"", -1  # one row too wide for a chunk: not sent only to be cut
         sql = (f"SELECT COUNT(*), CAST(GROUP_CONCAT({self._row_line(src)} SEPARATOR '\\n') AS BINARY) "
-               f"FROM (SELECT * FROM {quote(self.table.name)}{self._index} WHERE {pred}{suffix}) AS _c")
+               f"FROM (SELECT {self._select_list} FROM {quote(self.table.name)}{self._index} "
+               f"WHERE {pred}{suffix}) AS _c")
         (count, data), cut = self._read(src, sql, params)
         if cut:
             return b"", -1  # over the cap: the caller reads fewer rows
