@@ -114,6 +114,10 @@ def test_mariadb_and_aurora_are_unchanged_by_version() -> None:
     assert sql.start(MARIADB, "dbm") == [("START SLAVE 'dbm'", ())]
     assert sql.status(MARIADB, "dbm") == ("SHOW SLAVE 'dbm' STATUS", ())
     assert sql.start(AURORA3, "dbm") == [("CALL mysql.rds_start_replication", ())]
+    assert sql.wait_for(AURORA3, "dbm", POS, 5)[0].startswith("SELECT SOURCE_POS_WAIT")
+    old_aurora = Server.parse("8.0.23", aurora_version="3.02.0")
+    assert sql.wait_for(old_aurora, "dbm", POS, 5) == (
+        "SELECT MASTER_POS_WAIT(%s, %s, %s, %s)", ("binlog.000012", 4711, 5, ""))
     assert sql.configure(AURORA3, "dbm", SRC, POS, "shop", "shop")[0][0].startswith(
         "CALL mysql.rds_set_external_source")
     assert sql.binlog_status_sql(Flavor.MYSQL, Server.parse("8.4.0").version) == "SHOW BINARY LOG STATUS"

@@ -27,6 +27,13 @@ def _state_exists(conn: Connection, database: str) -> bool:
         return cur.fetchone() is not None
 
 
+def _upgrade_state(cur, database: str) -> None:  # noqa: ANN001 - a cursor
+    """A state table an earlier version left lacks the session columns: add them."""
+    cur.execute(*sql.has_session_columns(database))
+    if not cur.fetchone()[0]:
+        cur.execute(sql.add_session_columns())
+
+
 def suspend(conn: Connection, database: str, table: str) -> list[str]:
     """Save and drop the table's triggers; returns their names (saved ones included)."""
     with conn.cursor() as cur:
@@ -36,11 +43,12 @@ def suspend(conn: Connection, database: str, table: str) -> list[str]:
         return saved_names(conn, database, table)
     with conn.cursor() as cur:
         cur.execute(sql.create_state())
-        for name, mode in live:
+        _upgrade_state(cur, database)
+        for name, mode, charset, collation in live:
             cur.execute(sql.show_create(name))
             definition = strip_definer(cur.fetchone()[2])  # no SUPER needed to re-create
-            cur.execute(*sql.save(table, name, mode, definition))
-        for name, _mode in live:
+            cur.execute(*sql.save(table, name, mode, definition, charset, collation))
+        for name, *_session in live:
             cur.execute(sql.drop(name))
     return saved_names(conn, database, table)
 
@@ -58,15 +66,21 @@ def restore(conn: Connection, database: str, table: str) -> list[str]:
     if not _state_exists(conn, database):
         return []
     with conn.cursor() as cur:
+        _upgrade_state(cur, database)
         cur.execute(*sql.saved(table, with_definitions=True))
         saved = list(cur.fetchall())
         cur.execute("SELECT @@SESSION.sql_mode")
         previous = cur.fetchone()[0]
-        for name, mode, definition in saved:
+        cur.execute(sql.session_charset())
+        previous_charset, previous_collation = cur.fetchone()
+        for name, mode, definition, charset, collation in saved:
             cur.execute(*sql.trigger_exists(database, name))
             if cur.fetchone() is None:
                 cur.execute("SET SESSION sql_mode = %s", (mode,))
+                if charset and collation:
+                    cur.execute(*sql.set_session_charset(charset, collation))
                 cur.execute(definition)
+                cur.execute(*sql.set_session_charset(previous_charset, previous_collation))
             cur.execute(*sql.forget(table, name))
         cur.execute("SET SESSION sql_mode = %s", (previous,))
         cur.execute(sql.saved_count())

@@ -211,13 +211,12 @@ def wait_for(replica: Replica, channel: str, position: BinlogPosition, timeout_s
     the applier is not running."""
     ch = _literal_name(channel)
     flavor = _family(replica)
-    # SOURCE_POS_WAIT came with MySQL 8.0.26.
-    if flavor is Flavor.MARIADB or (isinstance(replica, Server) and flavor is Flavor.MYSQL
-                                    and replica.version < (8, 0, 26)):
+    # SOURCE_POS_WAIT came with MySQL 8.0.26 (Aurora MySQL 3.01/3.02 are 8.0.23).
+    name = "" if flavor is Flavor.AURORA_MYSQL else ch
+    if flavor is Flavor.MARIADB or (isinstance(replica, Server) and replica.version < (8, 0, 26)):
         return ("SELECT MASTER_POS_WAIT(%s, %s, %s, %s)",
-                (position.file, position.position, timeout_s, ch))
-    return ("SELECT SOURCE_POS_WAIT(%s, %s, %s, %s)",
-            (position.file, position.position, timeout_s, "" if flavor is Flavor.AURORA_MYSQL else ch))
+                (position.file, position.position, timeout_s, name))
+    return ("SELECT SOURCE_POS_WAIT(%s, %s, %s, %s)", (position.file, position.position, timeout_s, name))
 
 
 # Column names in the status row differ: MySQL 8.0.22+ says Source/Replica where MariaDB and

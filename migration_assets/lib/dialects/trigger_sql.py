@@ -17,10 +17,27 @@ STATE_TABLE = "_dbmigrate_saved_triggers"
 
 
 def create_state() -> str:
+    """One row per suspended trigger: its text and the session it was created in (sql_mode,
+    and the client character set and connection collation its string literals take: a
+    trigger re-created in the tool's own session would otherwise compare its literals by
+    utf8mb4_0900_ai_ci on MySQL 8 / Aurora, where pymysql's SET NAMES utf8mb4 leads)."""
     return (f"CREATE TABLE IF NOT EXISTS {quote(STATE_TABLE)} ("
             " table_name VARCHAR(64) NOT NULL, trigger_name VARCHAR(64) NOT NULL,"
             " sql_mode VARCHAR(8192) NOT NULL, definition LONGTEXT NOT NULL,"
+            " character_set_client VARCHAR(64) NULL, collation_connection VARCHAR(64) NULL,"
             " PRIMARY KEY (table_name, trigger_name)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4")
+
+
+def has_session_columns(database: str) -> Statement:
+    return ("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = %s "
+            "AND table_name = %s AND column_name = 'collation_connection'", (database, STATE_TABLE))
+
+
+def add_session_columns() -> str:
+    """For a state table an earlier version left (plain ADD COLUMN: MySQL has no IF NOT EXISTS
+    there; :func:`has_session_columns` asks first)."""
+    return (f"ALTER TABLE {quote(STATE_TABLE)} ADD COLUMN character_set_client VARCHAR(64) NULL, "
+            "ADD COLUMN collation_connection VARCHAR(64) NULL")
 
 
 def state_exists(database: str) -> Statement:
@@ -29,8 +46,9 @@ def state_exists(database: str) -> Statement:
 
 
 def live_triggers(database: str, table: str) -> Statement:
-    """(name, sql_mode) of the table's triggers."""
-    return ("SELECT trigger_name, sql_mode FROM information_schema.triggers "
+    """(name, sql_mode, character_set_client, collation_connection) of the table's triggers."""
+    return ("SELECT trigger_name, sql_mode, character_set_client, collation_connection "
+            "FROM information_schema.triggers "
             "WHERE trigger_schema = %s AND event_object_table = %s", (database, table))
 
 
@@ -48,12 +66,16 @@ def drop(name: str) -> str:
     return f"DROP TRIGGER {quote(name)}"
 
 
-def save(table: str, name: str, sql_mode: str, definition: str) -> Statement:
-    return f"REPLACE INTO {quote(STATE_TABLE)} VALUES (%s, %s, %s, %s)", (table, name, sql_mode, definition)
+def save(table: str, name: str, sql_mode: str, definition: str, charset: str | None = None,
+         collation: str | None = None) -> Statement:
+    return (f"REPLACE INTO {quote(STATE_TABLE)} (table_name, trigger_name, sql_mode, definition, "
+            "character_set_client, collation_connection) VALUES (%s, %s, %s, %s, %s, %s)",
+            (table, name, sql_mode, definition, charset, collation))
 
 
 def saved(table: str, with_definitions: bool = False) -> Statement:
-    what = "trigger_name, sql_mode, definition" if with_definitions else "trigger_name"
+    what = ("trigger_name, sql_mode, definition, character_set_client, collation_connection"
+            if with_definitions else "trigger_name")
     return (f"SELECT {what} FROM {quote(STATE_TABLE)} WHERE table_name = %s ORDER BY trigger_name",
             (table,))
 
@@ -73,3 +95,12 @@ def saved_count() -> str:
 
 def drop_state() -> str:
     return f"DROP TABLE {quote(STATE_TABLE)}"
+
+
+def session_charset() -> str:
+    return "SELECT @@SESSION.character_set_client, @@SESSION.collation_connection"
+
+
+def set_session_charset(charset: str, collation: str) -> Statement:
+    """The session a trigger is created in: its literals take ``collation``."""
+    return ("SET SESSION character_set_client = %s, collation_connection = %s", (charset, collation))

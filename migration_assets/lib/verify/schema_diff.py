@@ -563,6 +563,8 @@ def trigger_object(row: Mapping[str, Any], database: str) -> SchemaObject:
         "event": _text(row["EVENT_MANIPULATION"]),
         "order": _text(row.get("ACTION_ORDER")),
         "body": strip_qualifiers(_text(row["ACTION_STATEMENT"]), database),
+        # Its string literals compare by the collation it was created under.
+        "collation": normalize_charset(_text(row.get("COLLATION_CONNECTION"))),
     })
 
 
