@@ -102,11 +102,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 break
 
 
-def _start_watchdog(base: Path) -> subprocess.Popen[bytes]:
-    """A process that stops the servers under ``base`` once this session is gone (see the
-    module docstring); in its own session, so a Ctrl-C or a kill of our group spares it."""
+def _start_watchdog(base: Path, session_dir: Path) -> subprocess.Popen[bytes]:
+    """A process that stops the servers under ``base`` (and any a test left under
+    ``session_dir``) once this session is gone (see the module docstring); in its own
+    session, so a Ctrl-C or a kill of our group spares it."""
     return subprocess.Popen(
-        [sys.executable, "-c", "from tests.helpers import watch_servers; watch_servers()", str(base)],
+        [sys.executable, "-c", "from tests.helpers import watch_servers; watch_servers()", str(base),
+         str(session_dir)],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         cwd=PROJECT_ROOT, start_new_session=True,
     )
@@ -122,7 +124,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
         yield dict(found)
         return
     base = tmp_path_factory.mktemp("srv", numbered=True).resolve()
-    watchdog = _start_watchdog(base)
+    watchdog = _start_watchdog(base, tmp_path_factory.getbasetemp().resolve())
     started: dict[str, Instance] = {}
     try:
         for role in ("source", "target"):

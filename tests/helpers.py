@@ -153,9 +153,9 @@ def servers_under(base: Path) -> list[int]:
     return found
 
 
-def stop_servers_under(base: Path, timeout_s: float = 30) -> list[int]:
+def stop_servers_under(base: Path, timeout_s: float = 30, *, remove: bool = True) -> list[int]:
     """End every server whose datadir is inside ``base`` (TERM, then KILL after ``timeout_s``)
-    and delete ``base``; returns the pids it signalled."""
+    and delete ``base`` unless ``remove`` is false; returns the pids it signalled."""
     pids = servers_under(base)
     for pid in pids:
         _signal(pid, signal.SIGTERM)
@@ -164,7 +164,8 @@ def stop_servers_under(base: Path, timeout_s: float = 30) -> list[int]:
         time.sleep(0.2)
     for pid in servers_under(base):
         _signal(pid, signal.SIGKILL)
-    shutil.rmtree(base, ignore_errors=True)
+    if remove:
+        shutil.rmtree(base, ignore_errors=True)
     return pids
 
 
@@ -184,3 +185,8 @@ def watch_servers() -> None:
     base = Path(sys.argv[1])
     sys.stdin.buffer.read()
     stop_servers_under(base)
+    if len(sys.argv) > 2:
+        # Servers a test started in its own folder of this session (`dev up` in a CLI test,
+        # a dedicated target) and left running when it failed: stopped, their files kept
+        # for the failure's diagnosis (pytest prunes old session folders itself).
+        stop_servers_under(Path(sys.argv[2]), remove=False)

@@ -157,8 +157,13 @@ def test_external_servers_mode_drops_its_databases_and_skips_with_reasons(
 KILLED_TEST = '''
 import json, os, signal
 
-def test_killed(servers):
+def test_killed(servers, tmp_path):
+    from migration_assets.lib.localdev import mariadb
+
     pids = {role: [server.pid, server.datadir] for role, server in servers.items()}
+    # A server a test starts in its own folder (as `dev up` in a CLI test) and never stops.
+    own = mariadb.start("source", tmp_path)
+    pids["own"] = [own.pid, own.datadir]
     with open(os.environ["INNER_OUT"], "w") as out:
         json.dump(pids, out)
     os.kill(os.getpid(), signal.SIGKILL)
@@ -180,7 +185,9 @@ def test_a_killed_session_leaves_no_server_running(tmp_path: Path) -> None:
     done = _inner_session(tmp_path, KILLED_TEST, {"INNER_OUT": str(out)})
     assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
     started = json.loads(out.read_text())
-    assert set(started) == {"source", "target"}
+    assert set(started) == {"source", "target", "own"}
+    own = started.pop("own")
+
     def left() -> list[str]:
         return [role for role, server in started.items()
                 if _alive(*server) or Path(server[1]).exists()]
@@ -190,4 +197,8 @@ def test_a_killed_session_leaves_no_server_running(tmp_path: Path) -> None:
         time.sleep(0.2)
     assert not [role for role, server in started.items() if _alive(*server)], "a server outlived it"
     assert left() == [], "its files were not removed"
+    deadline = time.monotonic() + 30
+    while _alive(*own) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(*own), "a server a test left in its own folder outlived the session"
     assert servers_under(tmp_path) == []
