@@ -91,17 +91,21 @@ def test_dev_up_and_down_manage_exactly_their_servers(tmp_path: Path) -> None:
     state = tmp_path / "dev"
     env = env_for(None, None)
     up = dbmigrate("dev", "up", "--state-dir", str(state), env=env)
-    assert up.returncode == 0, up.stderr
-    exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
-    values = {k: shlex.split(v)[0] for k, v in exports.items()}
-    assert set(values) == {f"{p}{s}" for p in ("ON_PREM_DB_", "AURORA_DB_")
-                           for s in ("HOST", "PORT", "USER", "PASSWORD", "NAME")}
     pids = []
-    try:
+    try:  # from here on the servers run: `dev down` whatever fails
+        assert up.returncode == 0, up.stderr
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
+        values = {k: shlex.split(v)[0] for k, v in exports.items()}
+        # The target requires TLS, as Aurora does: its CA comes with the settings.
+        assert set(values) == {f"{p}{s}" for p in ("ON_PREM_DB_", "AURORA_DB_")
+                               for s in ("HOST", "PORT", "USER", "PASSWORD", "NAME")} | {
+            "AURORA_DB_SSL_CA"}
         for prefix, binlog in (("ON_PREM_DB_", 1), ("AURORA_DB_", 1)):  # target: for the reverse stream
+            ca = values.get(prefix + "SSL_CA")
             conn = pymysql.connect(host=values[prefix + "HOST"], port=int(values[prefix + "PORT"]),
                                    user=values[prefix + "USER"],
-                                   password=values[prefix + "PASSWORD"])
+                                   password=values[prefix + "PASSWORD"],
+                                   ssl={"ca": ca} if ca else None)
             with conn.cursor() as cur:
                 cur.execute("SELECT @@log_bin, @@character_set_server, @@pid_file, @@sql_mode")
                 log_bin, charset, pid_file, sql_mode = cur.fetchone()
