@@ -82,7 +82,8 @@ class SessionSetting:
 def session_settings(server: Server, lock_wait_s: int) -> tuple[SessionSetting, ...]:
     """The target load session: strict (a value the column cannot hold is an error, never a
     silent truncation) but keeping the zero dates a legacy source holds, UTC, no foreign key
-    or unique checks (the source already enforced them), READ COMMITTED, bounded lock waits.
+    checks and, on MySQL, no unique checks (the source already enforced them), READ COMMITTED,
+    bounded lock waits.
 
     Copied rows stay out of the target's own binary log where the user may ask it, as myloader
     does by default: the target logs for the reverse stream after cutover, which starts at the
@@ -94,7 +95,12 @@ def session_settings(server: Server, lock_wait_s: int) -> tuple[SessionSetting, 
     settings += [
         SessionSetting("SET SESSION time_zone = '+00:00'"),
         SessionSetting("SET SESSION sql_mode = %s", (LOAD_SQL_MODE,)),
-        SessionSetting("SET SESSION foreign_key_checks = 0, unique_checks = 0"),
+        # MariaDB 10.6+ turns unique_checks=0 with foreign_key_checks=0 into its bulk-insert
+        # mode for an empty table: a table lock for the whole transaction, under which another
+        # batch's DELETE on the same table was seen waiting for ever in "estimating records in
+        # index range" (mydumper stopped setting it for MariaDB for the same reason, #988).
+        SessionSetting("SET SESSION foreign_key_checks = 0"
+                       + (", unique_checks = 0" if server.mysql_family else "")),
         SessionSetting("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"),
         SessionSetting("SET SESSION innodb_lock_wait_timeout = %s, lock_wait_timeout = %s",
                        (lock_wait_s, lock_wait_s)),
