@@ -25,7 +25,10 @@ def _pair(new_database, source_server, target_server):  # noqa: ANN001, ANN202
 
 
 def _load(catalog, source, target):  # noqa: ANN001, ANN202
-    return list(FullLoad(catalog, source, target, workers=2).run(list(catalog.tables),
+    # One worker: a MariaDB target answering as MySQL is sent MySQL's load session, whose
+    # unique_checks=0 turns on MariaDB's table-locking bulk insert (two batches of one table
+    # at once would wait on each other).
+    return list(FullLoad(catalog, source, target, workers=1).run(list(catalog.tables),
                                                                  catalog.partition_keys))
 
 
