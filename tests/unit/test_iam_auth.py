@@ -24,7 +24,11 @@ def aws(monkeypatch, moto_url: str):
                        "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    return boto3.client("rds", region_name=REGION, endpoint_url=moto_url)
+    # A session of its own: boto3's default one keeps the credentials it first resolved
+    # (another test's), whatever the environment says now.
+    session = boto3.session.Session(aws_access_key_id="AKIDMOTO", aws_secret_access_key="moto-secret",
+                                    region_name=REGION)
+    return session.client("rds", endpoint_url=moto_url)
 
 
 def _cluster_env(rds) -> dict[str, str]:  # noqa: ANN001
