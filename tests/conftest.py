@@ -21,6 +21,9 @@ External servers (the GitHub workflow's MySQL and MariaDB containers, or any you
 ``DBMIGRATE_TEST_EXCLUSIVE=1``
     The servers are this run's alone (containers of a CI job): tests that change server-wide
     state run too.
+``DBMIGRATE_TEST_TARGET_LOCAL_INFILE=0``
+    The local target starts with ``local_infile`` off (MySQL 8's default; Aurora without the
+    Terraform parameter group's setting): every load then takes the multi-row INSERT path.
 
 Markers (registered in pyproject.toml) for what only some servers allow; the test is skipped
 with the reason:
@@ -127,8 +130,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     watchdog = _start_watchdog(base, tmp_path_factory.getbasetemp().resolve())
     started: dict[str, Instance] = {}
     try:
+        infile = os.environ.get("DBMIGRATE_TEST_TARGET_LOCAL_INFILE", "1").strip() != "0"
         for role in ("source", "target"):
-            started[role] = mariadb.start(role, base)
+            started[role] = mariadb.start(role, base, local_infile=infile or role == "source")
         yield started
     finally:
         for instance in started.values():
