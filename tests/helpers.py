@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pytest
+
 from migration_assets.lib.connection import DbSettings, connect
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -190,3 +192,10 @@ def watch_servers() -> None:
         # a dedicated target) and left running when it failed: stopped, their files kept
         # for the failure's diagnosis (pytest prunes old session folders itself).
         stop_servers_under(Path(sys.argv[2]), remove=False)
+
+
+#: ``DBMIGRATE_TEST_TARGET_LOCAL_INFILE=0`` (see tests/conftest.py): the session's target has
+#: local_infile off, so tests of the default target's configuration are skipped.
+default_target_only = pytest.mark.skipif(
+    os.environ.get("DBMIGRATE_TEST_TARGET_LOCAL_INFILE", "1").strip() == "0",
+    reason="checks the default target (local_infile on); this run starts it with local_infile off")

@@ -29,7 +29,7 @@ from migration_assets.lib.flyway.engine import FlywayEngine
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.localdev import mariadb, tls
 from migration_assets.lib.localdev.mariadb import Instance
-from tests.helpers import MIGRATIONS, query
+from tests.helpers import MIGRATIONS, default_target_only, query
 
 ROUTINES = """DELIMITER //
 CREATE FUNCTION with_tax(amount DECIMAL(12,2)) RETURNS DECIMAL(12,2) DETERMINISTIC
@@ -77,6 +77,7 @@ def test_a_wrong_ca_is_one_sentence(target_server: Instance, tmp_path: Path) -> 
         r"cluster's region\)", str(err.value)), str(err.value)
 
 
+@default_target_only
 def test_with_the_ca_the_session_is_encrypted_and_verified(target_server: Instance) -> None:
     settings = target_server.settings("mysql")
     assert _status(settings, "Ssl_cipher") != ""

@@ -26,7 +26,7 @@ from migration_assets.lib.dialects.flavor import Server, pretend
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.localdev import mariadb
 from migration_assets.lib.localdev.mariadb import Instance
-from tests.helpers import query
+from tests.helpers import default_target_only, query
 from tests.integration.test_type_matrix import BYTES_EXPR, CASES, _insert
 
 
@@ -207,6 +207,7 @@ def test_a_refusal_in_mid_session_sends_the_same_chunk_by_insert(
             query(db, f"DROP DATABASE {db.database}")
 
 
+@default_target_only
 @pytest.mark.local_servers
 def test_preflight_warns_and_the_load_runs_on_an_aurora_like_target(
         source_server: Instance, no_infile_target: Instance, target_server: Instance) -> None:
