@@ -6,7 +6,7 @@
 #
 # For each scale: fresh demo data on a local source (dbmigrate dev servers), then
 #   dbmigrate  : schema migrate + `dagster job execute -j full_migration` (load, checks, report)
-#   mydumper   : mydumper -t 2 + myloader -t 2 (schema and data)
+#   mydumper   : mydumper -t 2 -r 100000 --less-locking + myloader -t 2 -e (schema and data)
 #   mysqldump  : mysqldump --single-transaction | mysql (schema and data)
 # Every result is verified intact (`dbmigrate verify`: row counts and checksums per batch)
 # outside the timing. Prints seconds, ratios (project / tool; <= 1.0 means the project is
@@ -40,6 +40,10 @@ mkdir -p "$DAGSTER_HOME"
 SRC=(-h "$ON_PREM_DB_HOST" -P "$ON_PREM_DB_PORT" -u "$ON_PREM_DB_USER" -p "$ON_PREM_DB_PASSWORD")
 DST=(-h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" -u "$AURORA_DB_USER" -p "$AURORA_DB_PASSWORD")
 MYSQL_DST=(-h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" -u "$AURORA_DB_USER" "-p$AURORA_DB_PASSWORD")
+if [ -n "${AURORA_DB_SSL_CA:-}" ]; then  # the local target accepts only TLS, as Aurora does
+  DST+=(--ssl --ca "$AURORA_DB_SSL_CA")
+  MYSQL_DST+=(--ssl-ca="$AURORA_DB_SSL_CA")
+fi
 MYSQL_SRC=(-h "$ON_PREM_DB_HOST" -P "$ON_PREM_DB_PORT" -u "$ON_PREM_DB_USER" "-p$ON_PREM_DB_PASSWORD")
 
 now() { date +%s.%N; }
@@ -68,8 +72,11 @@ for SCALE in "${SCALES[@]}"; do
   # 2. mydumper + myloader, 2 threads each
   rm -rf "$WORK/dump"; fresh bench_mydumper
   t0=$(now)
-  mydumper "${SRC[@]}" -B shop -t 2 --triggers --routines -o "$WORK/dump" >/dev/null 2>&1
-  myloader "${DST[@]}" -d "$WORK/dump" -s shop -B bench_mydumper -t 2 -o >/dev/null 2>&1
+  # As a DBA runs them: chunks of 100,000 rows (-r), and -e (keep binary logging: the target's
+  # user has no SUPER, as on Aurora, so myloader's default SET sql_log_bin = 0 is refused).
+  mydumper "${SRC[@]}" -B shop -t 2 -r 100000 --less-locking --triggers --routines \
+    -o "$WORK/dump" > "$WORK/mydumper.log" 2>&1
+  myloader "${DST[@]}" -d "$WORK/dump" -s shop -B bench_mydumper -t 2 -o -e > "$WORK/myloader.log" 2>&1
   t1=$(now); MYD=$(elapsed "$t0" "$t1")
   printf '%-6s %-10s %9s %9s  %s\n' "$SCALE" mydumper "$ROWS" "$MYD" "$(verify bench_mydumper)"
 
