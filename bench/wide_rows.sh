@@ -28,7 +28,9 @@ trap '$BIN/dbmigrate dev down --state-dir "$WORK/servers" >/dev/null 2>&1 || tru
 . "$WORK/env"
 export DBMIGRATE_CATALOG=$PWD/$WORK/catalog.json DBMIGRATE_CDC_ENGINE=none
 SQL_SRC=(-h "$ON_PREM_DB_HOST" -P "$ON_PREM_DB_PORT" -u "$ON_PREM_DB_USER" "-p$ON_PREM_DB_PASSWORD")
-SQL_DST=(-h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" -u "$AURORA_DB_USER" "-p$AURORA_DB_PASSWORD")
+SQL_DST=(-h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" -u "$AURORA_DB_USER" "-p$AURORA_DB_PASSWORD"
+         ${AURORA_DB_SSL_CA:+--ssl-ca="$AURORA_DB_SSL_CA"})  # the local target accepts only TLS
+LOADER_TLS=(${AURORA_DB_SSL_CA:+--ssl --ca "$AURORA_DB_SSL_CA"})
 DDL="CREATE TABLE wide (id INT PRIMARY KEY, data LONGBLOB) ENGINE=InnoDB;
      CREATE TABLE huge (id INT PRIMARY KEY, data LONGBLOB) ENGINE=InnoDB;"
 mysql "${SQL_SRC[@]}" -e "DROP DATABASE IF EXISTS wide; CREATE DATABASE wide; USE wide; $DDL"
@@ -56,7 +58,8 @@ t0=$(now)
 /usr/bin/time -f '%M' -o "$WORK/rss_dump.txt" mydumper -h "$ON_PREM_DB_HOST" -P "$ON_PREM_DB_PORT" \
   -u "$ON_PREM_DB_USER" -p "$ON_PREM_DB_PASSWORD" -B wide -t 2 -r 2 -o "$WORK/dump" >/dev/null 2>&1
 /usr/bin/time -f '%M' -o "$WORK/rss_load.txt" myloader -h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" \
-  -u "$AURORA_DB_USER" -p "$AURORA_DB_PASSWORD" -d "$WORK/dump" -s wide -B wide_mydumper -t 2 -o >/dev/null 2>&1
+  -u "$AURORA_DB_USER" -p "$AURORA_DB_PASSWORD" "${LOADER_TLS[@]}" -d "$WORK/dump" -s wide \
+  -B wide_mydumper -t 2 -o -e > "$WORK/myloader.log" 2>&1  # -e: no SUPER for sql_log_bin, as on Aurora
 t1=$(now); MYD=$(elapsed "$t0" "$t1")
 MYD_RSS=$(( $(tail -1 "$WORK/rss_dump.txt") / 1024 )); MYL_RSS=$(( $(tail -1 "$WORK/rss_load.txt") / 1024 ))
 MYD_OK=$(verify wide_mydumper)
