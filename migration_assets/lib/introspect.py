@@ -23,7 +23,7 @@ from migration_assets.lib.catalog import (
     quantile_step,
 )
 from migration_assets.lib.connection import DbSettings, connect
-from migration_assets.lib.copy.ranges import KeyRange, range_predicate
+from migration_assets.lib.copy.boundaries import keys_at
 from migration_assets.lib.dialects import key_order
 from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import quote
@@ -98,18 +98,9 @@ def _boundaries(conn: Connection, table: str, key: tuple[str, ...], index: str |
     if key_order.uses_window_functions(server_of(conn)):
         found = _rows(conn, key_order.numbered_boundaries_sql(table, key), (step,))[: batches - 1]
         return tuple(int(r[0]) for r in found), tuple(tuple(r[1:]) for r in found)
-    offsets: list[int] = []
-    values: list[tuple] = []
-    while len(values) < batches - 1:
-        # From the boundary before (inclusive): the next one is `step` rows on.
-        pred, params = range_predicate(key, KeyRange(values[-1] if values else None, None))
-        found = _rows(conn, key_order.seek_boundary_sql(table, key, index, pred),
-                      (*params, step))
-        if not found:
-            break
-        offsets.append((offsets[-1] if offsets else 0) + step)
-        values.append(tuple(found[0]))
-    return tuple(offsets), tuple(values)
+    offsets = [step * n for n in range(1, batches) if step * n < rows]
+    values = tuple(keys_at(conn, table, key, index, offsets))  # MySQL 5.7: by seeking
+    return tuple(offsets[:len(values)]), values
 
 
 def read_catalog(settings: DbSettings, *, batches: int = DEFAULT_BATCHES,

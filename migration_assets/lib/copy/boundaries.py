@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 import pymysql
@@ -33,6 +33,7 @@ from migration_assets.lib.catalog import Catalog, KeyValue, Table, decode_value,
 from migration_assets.lib.cdc.state import BATCHES_TABLE
 from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.copy.ranges import KeyRange, range_predicate
+from migration_assets.lib.dialects import key_order
 from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.errors import MigrationError
 
@@ -147,29 +148,37 @@ def _batches_table_exists(cur) -> bool:  # noqa: ANN001
 
 
 # -- the source ------------------------------------------------------------------------------
-def compute(conn: Connection, table: Table) -> Boundaries:
-    """The key at each of the table's offsets, in key order (``LIMIT 1 OFFSET n``), each query
-    starting from the boundary before so the key is scanned once. Run inside one consistent
-    snapshot, in the copy's session settings (UTC, zero dates as they are)."""
-    assert table.recompute is not None
-    key = ", ".join(quote(k) for k in table.key)
-    index = f" FORCE INDEX ({quote(table.key_index)})" if table.key_index else ""
-    out: list[tuple[KeyValue, ...]] = []
+def keys_at(conn: Connection, table: str, key: tuple[str, ...], index: str | None,
+            offsets: list[int]) -> Iterator[tuple[KeyValue, ...]]:
+    """The key at each of ``offsets`` (ascending) of the key order, each found by
+    ``LIMIT 1 OFFSET n`` from the one before, so the key is scanned once in all; stops early
+    where the table has no row at an offset. Works on every server (no window functions)."""
+    found: tuple[KeyValue, ...] | None = None
     previous = 0
-    for offset in table.recompute.offsets:
-        pred, params = range_predicate(table.key, KeyRange(out[-1] if out else None, None))
+    for offset in offsets:
+        pred, params = range_predicate(key, KeyRange(found, None))
         with conn.cursor() as cur:
-            cur.execute(f"SELECT {key} FROM {quote(table.name)}{index} WHERE {pred} "
-                        f"ORDER BY {key} LIMIT 1 OFFSET %s", [*params, offset - previous])
+            cur.execute(key_order.seek_boundary_sql(table, key, index, pred),
+                        [*params, offset - previous])
             row = cur.fetchone()
         if row is None:
-            raise MigrationError(
-                f"table {table.name} has no more than {offset:,} rows now, fewer than when the "
-                "catalog was refreshed, so its batch boundaries cannot be recomputed: run "
-                "`dbmigrate catalog refresh`")
-        out.append(tuple(row))
-        previous = offset
-    return tuple(out)
+            return
+        found, previous = tuple(row), offset
+        yield found
+
+
+def compute(conn: Connection, table: Table) -> Boundaries:
+    """The key at each of the table's offsets, in key order (:func:`keys_at`). Run inside one
+    consistent snapshot, in the copy's session settings (UTC, zero dates as they are)."""
+    assert table.recompute is not None
+    offsets = list(table.recompute.offsets)
+    out = tuple(keys_at(conn, table.name, table.key, table.key_index, offsets))
+    if len(out) < len(offsets):
+        raise MigrationError(
+            f"table {table.name} has no more than {offsets[len(out)]:,} rows now, fewer than when "
+            "the catalog was refreshed, so its batch boundaries cannot be recomputed: run "
+            "`dbmigrate catalog refresh`")
+    return out
 
 
 def _compute_all(source: DbSettings, tables: list[Table]) -> dict[str, Boundaries]:
