@@ -127,9 +127,14 @@ def target_session(conn: Connection) -> None:
             except pymysql.err.MySQLError as exc:
                 if not exc.args or exc.args[0] not in setting.may_refuse:
                     raise
+    _keep_facts(conn, _read_facts(conn))
+
+
+def _read_facts(conn: Connection) -> TargetFacts:
+    with conn.cursor() as cur:
         cur.execute(load_sql.TARGET_FACTS_QUERY)
         local_infile, max_packet = cur.fetchone()
-    _keep_facts(conn, TargetFacts(bool(int(local_infile)), int(max_packet)))
+    return TargetFacts(bool(int(local_infile)), int(max_packet))
 
 
 def _keep_facts(conn: Connection, facts: TargetFacts) -> None:
@@ -140,10 +145,7 @@ def target_facts(conn: Connection) -> TargetFacts:
     """The facts :func:`target_session` read; a connection set up otherwise reads them now."""
     facts = getattr(conn, "_dbmigrate_load", None)
     if facts is None:
-        with conn.cursor() as cur:
-            cur.execute(load_sql.TARGET_FACTS_QUERY)
-            local_infile, max_packet = cur.fetchone()
-        facts = TargetFacts(bool(int(local_infile)), int(max_packet))
+        facts = _read_facts(conn)
         _keep_facts(conn, facts)
     return facts
 
@@ -272,8 +274,7 @@ class TableCopier:
 
     def _row_line(self, src: Connection) -> str:
         if not self._line:
-            self._line = row_text_expr([(c.name, c.data_type) for c in self.table.copy_columns],
-                                       server_of(src))
+            self._line = row_text_expr(list(self._columns), server_of(src))
         return self._line
 
     def _fetch(self, src: Connection, pred: str, params: list[Any], suffix: str = "") -> tuple[bytes, int]:
