@@ -333,6 +333,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from migration_assets.lib.copy.boundaries import resolve
     from migration_assets.lib.copy.ranges import batches_for
     from migration_assets.lib.verify.checksums import verify_table
+    from migration_assets.lib.verify.row_diff import name_rows
     from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
     catalog = cat.load(cat.resolve_path(args.catalog))
@@ -348,13 +349,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise MigrationError("the catalog no longer describes the databases (no rows compared): "
                              + summarize(schema))
     catalog = resolve(catalog, source, target, log=_log)
-    rows = []
+    rows, named = [], {}
     for table in map(catalog.table, (t.name for t in tables)):
-        v = verify_table(source, target, table, batches_for(table, catalog.batches))
-        rows.append(report.table_row(table.name, v, v.seconds))
+        batches = batches_for(table, catalog.batches)
+        v = verify_table(source, target, table, batches)
+        if not args.rows or v.checksum_ok:
+            rows.append(report.table_row(table.name, v, v.seconds))
+            continue
+        found = name_rows(source, target, table, batches, v, limit=args.limit)
+        named[table.name] = found.findings(args.limit)
+        rows.append(report.table_row(table.name, v, found.seconds, detail="; ".join(named[table.name][:3])))
     print(report.as_text(rows))
-    bad = [r.table for r in rows if not r.ok]
-    problems = [f"source and target differ in {len(bad)} table(s): {', '.join(bad)}"] if bad else []
+    for name, findings in named.items():
+        print("\n".join(f"{name}: {line}" for line in findings))
+    bad = [f"{r.table}: {', '.join(named[r.table])}" if r.table in named else r.table
+           for r in rows if not r.ok]
+    problems = [f"source and target differ in {len(bad)} table(s): {'; '.join(bad)}"] if bad else []
     if schema:
         problems.append("the schemas differ: " + summarize(schema))
     if problems:
@@ -628,6 +638,11 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--live", action="store_true",
                            help="compare while change capture runs: each table at one source position")
+            p.add_argument("--rows", action="store_true",
+                           help="name the rows behind the batches that differ: their keys, and the "
+                                "columns that differ or missing / extra on target")
+            p.add_argument("--limit", type=int, default=20,
+                           help="with --rows: rows named per table, at most (default 20)")
     refresh.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
 
     cdc = sub.add_parser("cdc", help="change capture: the stream from the snapshot to the target")

@@ -7,8 +7,9 @@ For each table, in one short round:
 3. the target applies up to exactly *P* and holds there;
 4. both servers hash every key range of the table (hashes travel, rows do not); the source
    inside its snapshot, the target standing still at *P*;
-5. in a range whose hashes differ, both sides list (key, row hash) and the first keys that
-   differ are named with the columns whose values differ;
+5. in a range whose hashes differ, the first keys that differ are named with the columns whose
+   values differ (:mod:`~migration_assets.lib.verify.row_diff`: sub-range hashes narrow the
+   range down before any row is listed);
 6. the applier resumes (in a ``finally``: a failed round never leaves the stream paused).
 
 Because both sides are at the same *P*, nothing is "in flight": a difference is a real
@@ -41,35 +42,19 @@ from migration_assets.lib.cdc import snapshot as snap_mod
 from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.copy.boundaries import resolve
-from migration_assets.lib.copy.ranges import Batch, KeyRange, batches_for, range_predicate
-from migration_assets.lib.dialects import json_sql
-from migration_assets.lib.dialects.flavor import server_of
-from migration_assets.lib.dialects.mysql import quote, row_text_expr, transfer_expr
-from migration_assets.lib.verify import json_semantic
+from migration_assets.lib.copy.ranges import Batch, batches_for
 from migration_assets.lib.verify.checksums import (
     TableVerification,
     compare,
     compared_by_meaning,
-    hashed_columns,
     range_sums,
 )
+from migration_assets.lib.verify.row_diff import RowDifference, row_differences, session
 from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
-MAX_KEYS = 20  # differing keys named per table
 RECHECKS = 5  # for engines without exact alignment
 RECHECK_WAIT_S = 1.0
 SCHEMA_RESULT = "(schema)"  # the result that carries schema differences, in place of a table
-
-
-@dataclass(frozen=True)
-class RowDifference:
-    key: str  # "id=42" (or the row's hash for a table without a key)
-    kind: str  # "missing on target", "extra on target", "differs"
-    columns: tuple[str, ...] = ()
-
-    def describe(self) -> str:
-        cols = f" ({', '.join(self.columns)})" if self.columns else ""
-        return f"{self.key}: {self.kind}{cols}"
 
 
 @dataclass(frozen=True)
@@ -103,100 +88,6 @@ def schema_result(differences: Sequence[str]) -> LiveResult:
                       aligned=True, schema=tuple(differences))
 
 
-def _session(conn: Connection) -> None:
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION time_zone = '+00:00'")
-        cur.execute("SET SESSION sql_mode = ''")
-        cur.execute("SET SESSION group_concat_max_len = 1073741824")
-
-
-def _key_text(table: Table, key: tuple) -> str:
-    return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
-                     for k, v in zip(table.key, key, strict=True))
-
-
-def _row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
-                by_meaning: Sequence[str] = ()) -> dict[tuple, str]:
-    """Per key, the row's hash (without a key: per row hash, how many rows have it). JSON
-    columns ``by_meaning`` enter it by their canonical forms, so equal meanings hash alike."""
-    server = server_of(conn)
-    key = ", ".join(quote(k) for k in table.key)
-    pred, params = range_predicate(table.key, rng) if table.key else ("1=1", [])
-    line = f"MD5({row_text_expr(hashed_columns(table, by_meaning), server)})" \
-        if len(by_meaning) < len(table.columns) else "''"
-    reads = "".join(", " + json_sql.read_expr(c, server) for c in by_meaning)
-    with conn.cursor() as cur:
-        if table.key:
-            cur.execute(f"SELECT {key}, {line}{reads} FROM {quote(table.name)} "
-                        f"WHERE {pred}", params)
-            n = len(table.key)
-            return {tuple(r[:n]): _combined(r[n], r[n + 1:]) for r in cur.fetchall()}
-        if not by_meaning:
-            cur.execute(f"SELECT {line}, COUNT(*) FROM {quote(table.name)} GROUP BY 1")
-            return {(h,): str(n) for h, n in cur.fetchall()}
-        cur.execute(f"SELECT {line}{reads} FROM {quote(table.name)}")
-        counts: dict[tuple, int] = {}
-        for r in cur.fetchall():
-            h = (_combined(r[0], r[1:]),)
-            counts[h] = counts.get(h, 0) + 1
-        return {h: str(n) for h, n in counts.items()}
-
-
-def _combined(row_md5: str, json_texts: Sequence) -> str:
-    """The server's row MD5 alone, or with the row's JSON values by meaning."""
-    if not json_texts:
-        return row_md5
-    return f"{row_md5}+{json_semantic.row_digest(row_md5, list(json_texts)):016x}"
-
-
-def _column_values(conn: Connection, table: Table, key: tuple,
-                   by_meaning: Sequence[str] = ()) -> tuple | None:
-    """The row's values as compared: transit text, or the canonical form of JSON by meaning."""
-    server = server_of(conn)
-    exprs = ", ".join(json_sql.read_expr(c.name, server) if c.name in by_meaning
-                      else transfer_expr(c.name, c.data_type, server) for c in table.columns)
-    pred = " AND ".join(f"{quote(k)} = %s" for k in table.key)
-    with conn.cursor() as cur:
-        cur.execute(f"SELECT {exprs} FROM {quote(table.name)} WHERE {pred}", key)
-        row = cur.fetchone()
-    if row is None:
-        return None
-    return tuple(json_semantic.canonical(v) if c.name in by_meaning else v
-                 for c, v in zip(table.columns, row, strict=True))
-
-
-def row_differences(src: Connection, tgt: Connection, table: Table, ranges: Sequence[Batch],
-                    limit: int = MAX_KEYS) -> tuple[RowDifference, ...]:
-    """The first ``limit`` rows that differ in ``ranges``, with the columns that differ."""
-    out: list[RowDifference] = []
-    by_meaning = compared_by_meaning(src, tgt, table) if ranges else ()
-    for batch in ranges:
-        a = _row_hashes(src, table, batch.range, by_meaning)
-        b = _row_hashes(tgt, table, batch.range, by_meaning)
-        if not table.key:
-            for h in sorted(set(a) | set(b)):
-                if a.get(h) != b.get(h):
-                    out.append(RowDifference(f"row md5 {h[0]}", f"{a.get(h, '0')} on source, "
-                                             f"{b.get(h, '0')} on target"))
-            continue
-        for key in sorted(set(a) | set(b), key=repr):
-            if a.get(key) == b.get(key):
-                continue
-            if key not in b:
-                out.append(RowDifference(_key_text(table, key), "missing on target"))
-            elif key not in a:
-                out.append(RowDifference(_key_text(table, key), "extra on target"))
-            else:
-                sv = _column_values(src, table, key, by_meaning)
-                tv = _column_values(tgt, table, key, by_meaning)
-                cols = tuple(c.name for c, x, y in zip(table.columns, sv or (), tv or (), strict=False)
-                             if x != y)
-                out.append(RowDifference(_key_text(table, key), "differs", cols))
-            if len(out) >= limit:
-                return tuple(out)
-    return tuple(out[:limit])
-
-
 def _hash_both(reader: Connection, tgt: Connection, table: Table,
                batches: list[Batch]) -> TableVerification:
     started = time.monotonic()
@@ -213,9 +104,9 @@ def verify_table_aligned(source: DbSettings, target: DbSettings, table: Table, b
     """One round with the target held at the source snapshot's position (replication engine)."""
     stream.pause_applier()
     try:
-        with snap_mod.snapshot(source, 1, strategy, setup=_session) as snap, \
+        with snap_mod.snapshot(source, 1, strategy, setup=session) as snap, \
                 connect(target) as tgt:
-            _session(tgt)
+            session(tgt)
             stream.apply_until(snap.position)
             reader = snap.lease()
             verification = _hash_both(reader, tgt, table, batches)
@@ -237,8 +128,8 @@ def verify_table_rechecked(source: DbSettings, target: DbSettings, table: Table,
     position = None
     differences: tuple[RowDifference, ...] = ()
     for attempt in range(RECHECKS + 1):
-        with snap_mod.snapshot(source, 1, strategy, setup=_session) as snap, connect(target) as tgt:
-            _session(tgt)
+        with snap_mod.snapshot(source, 1, strategy, setup=session) as snap, connect(target) as tgt:
+            session(tgt)
             position = snap.position
             reader = snap.lease()
             v = _hash_both(reader, tgt, table, todo)

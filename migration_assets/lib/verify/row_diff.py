@@ -1,0 +1,351 @@
+"""The rows that differ between source and target, named by key, inside ranges known to differ.
+
+Given key ranges whose (row count, hash) pairs differ, this finds the rows behind the
+difference without reading the ranges' rows: a range of more than :data:`LIST_ROWS` rows is
+split into :data:`FANOUT` sub-ranges at keys taken from the side with more rows (``LIMIT 1
+OFFSET`` seeks, one key each), both servers hash each sub-range
+(:func:`~migration_assets.lib.verify.checksums.range_sums`: only counts and hashes travel),
+and only the sub-ranges whose pairs differ are split again. A range of at most
+:data:`LIST_ROWS` rows is listed on both sides as (key, row MD5), and each key whose hash
+differs is named: missing on target, extra on target, or with the columns whose values differ.
+The two servers work in parallel at every step; memory holds at most one listing per side.
+
+Guarantee: no difference is lost. The sub-ranges of a range cover it exactly (each split key
+is both the exclusive end of one sub-range and the inclusive start of the next), so a row that
+differs lies in exactly one of them, and its pair differs there as it did in the range: the
+same exact sum of 64-bit row hashes with the row count, whose chance of hiding one changed
+row is about 2^-64. Ranges are walked in key order, so the first ``limit`` differing keys are
+the first in key order among the ranges given.
+
+Caveats: a table without a key has nothing to split on: its rows are grouped by hash and the
+hashes whose counts differ are named, for the whole table at once (memory grows with it). JSON
+compared by meaning (:func:`~migration_assets.lib.verify.checksums.compared_by_meaning`) is
+read by the sums and listings of the ranges visited, as in the checksums. The sides must not
+change while rows are named (a static copy, or both held at one position as in
+:mod:`~migration_assets.lib.verify.live`): a range that stops differing is dropped.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pymysql
+from pymysql.connections import Connection
+
+from migration_assets.lib.catalog import Table
+from migration_assets.lib.connection import DbSettings, connect, describe_error
+from migration_assets.lib.copy.ranges import Batch, Key, KeyRange, range_predicate
+from migration_assets.lib.dialects import json_sql, key_order
+from migration_assets.lib.dialects.flavor import server_of
+from migration_assets.lib.dialects.mysql import quote, row_text_expr, transfer_expr
+from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.verify import json_semantic
+from migration_assets.lib.verify.checksums import (
+    TableVerification,
+    compared_by_meaning,
+    hashed_columns,
+    range_sums,
+)
+
+MAX_KEYS = 20  # differing rows named per table, by default
+#: A range of at most this many rows (on the larger side) is listed rather than split:
+#: listing it costs about what hashing its sub-ranges would.
+LIST_ROWS = 1000
+#: Sub-ranges per split: a 20,000-row range is down to listing size in one split.
+FANOUT = 32
+
+T = TypeVar("T")
+
+
+class Kind(enum.StrEnum):
+    """How a row with a key differs (a keyless table's rows differ by counts instead)."""
+
+    MISSING = "missing on target"
+    EXTRA = "extra on target"
+    DIFFERS = "differs"
+
+
+@dataclass(frozen=True)
+class RowDifference:
+    key: str  # "id=42" (or the row's hash for a table without a key)
+    kind: str  # a :class:`Kind`, or "2 on source, 1 on target" for a table without a key
+    columns: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        cols = f" ({', '.join(self.columns)})" if self.columns else ""
+        return f"{self.key}: {self.kind}{cols}"
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A key range whose pairs differ, with the row count of each side in it."""
+
+    range: KeyRange | None
+    source_rows: int
+    target_rows: int
+
+    @property
+    def rows(self) -> int:
+        return max(self.source_rows, self.target_rows)
+
+
+# -- pure ------------------------------------------------------------------------------------
+def split(rng: KeyRange | None, points: Sequence[Key]) -> list[KeyRange]:
+    """``rng`` cut at ``points`` (ascending, inside it): consecutive sub-ranges that cover it
+    exactly, each point the start of one and the end of the one before."""
+    bounds = [None if rng is None else rng.lower, *points, None if rng is None else rng.upper]
+    return [KeyRange(lo, hi) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+
+
+def step_for(rows: int, fanout: int = FANOUT) -> int:
+    """Rows between split keys so that ``rows`` rows make at most ``fanout`` sub-ranges."""
+    return max(1, math.ceil(rows / fanout))
+
+
+def still_differing(subranges: Sequence[KeyRange], source: Sequence[tuple[int, str]],
+                    target: Sequence[tuple[int, str]]) -> list[Suspect]:
+    """The sub-ranges whose (count, hash) pairs differ, in order, with their counts."""
+    return [Suspect(rng, s[0], t[0])
+            for rng, s, t in zip(subranges, source, target, strict=True) if s != t]
+
+
+def key_text(key_columns: Sequence[str], key: Key) -> str:
+    return ", ".join(f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}"
+                     for k, v in zip(key_columns, key, strict=True))
+
+
+def _in_key_order(keys: set[Key]) -> list[Key]:
+    try:
+        return sorted(keys)
+    except TypeError:  # values Python cannot order against each other
+        return sorted(keys, key=repr)
+
+
+def differing_keys(source: Mapping[Key, str], target: Mapping[Key, str]) -> list[tuple[Key, Kind]]:
+    """Keys whose row hashes differ between two listings, in key order, with how."""
+    out = []
+    for key in _in_key_order(set(source) | set(target)):
+        a, b = source.get(key), target.get(key)
+        if a == b:
+            continue
+        out.append((key, Kind.MISSING if b is None else Kind.EXTRA if a is None else Kind.DIFFERS))
+    return out
+
+
+def differing_counts(source: Mapping[Key, str], target: Mapping[Key, str]) -> list[RowDifference]:
+    """For a table without a key: each row hash whose number of rows differs."""
+    return [RowDifference(f"row md5 {h[0]}", f"{source.get(h, '0')} on source, "
+                                             f"{target.get(h, '0')} on target")
+            for h in sorted(set(source) | set(target)) if source.get(h) != target.get(h)]
+
+
+# -- reading the servers ---------------------------------------------------------------------
+def session(conn: Connection) -> None:
+    """The comparing session: UTC, zero dates as they are, long group_concat results."""
+    with conn.cursor() as cur:
+        cur.execute("SET SESSION time_zone = '+00:00'")
+        cur.execute("SET SESSION sql_mode = ''")
+        cur.execute("SET SESSION group_concat_max_len = 1073741824")
+
+
+def split_points(conn: Connection, table: Table, rng: KeyRange | None, step: int) -> list[Key]:
+    """Every ``step``-th key inside ``rng`` (the first row excluded), each sought from the one
+    before through the key's index, so the range's keys are walked once in all."""
+    points: list[Key] = []
+    lower = None if rng is None else rng.lower
+    upper = None if rng is None else rng.upper
+    while True:
+        pred, params = range_predicate(table.key, KeyRange(points[-1] if points else lower, upper))
+        with conn.cursor() as cur:
+            cur.execute(key_order.seek_boundary_sql(table.name, table.key, table.key_index, pred),
+                        [*params, step])
+            row = cur.fetchone()
+        if row is None:
+            return points
+        points.append(tuple(row))
+
+
+def row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
+               by_meaning: Sequence[str] = ()) -> dict[Key, str]:
+    """Per key, the row's hash (without a key: per row hash, how many rows have it). JSON
+    columns ``by_meaning`` enter it by their canonical forms, so equal meanings hash alike."""
+    server = server_of(conn)
+    key = ", ".join(quote(k) for k in table.key)
+    pred, params = range_predicate(table.key, rng) if table.key else ("1=1", [])
+    line = f"MD5({row_text_expr(hashed_columns(table, by_meaning), server)})" \
+        if len(by_meaning) < len(table.columns) else "''"
+    reads = "".join(", " + json_sql.read_expr(c, server) for c in by_meaning)
+    with conn.cursor() as cur:
+        if table.key:
+            cur.execute(f"SELECT {key}, {line}{reads} FROM {quote(table.name)} "
+                        f"WHERE {pred}", params)
+            n = len(table.key)
+            return {tuple(r[:n]): _combined(r[n], r[n + 1:]) for r in cur.fetchall()}
+        if not by_meaning:
+            cur.execute(f"SELECT {line}, COUNT(*) FROM {quote(table.name)} GROUP BY 1")
+            return {(h,): str(n) for h, n in cur.fetchall()}
+        cur.execute(f"SELECT {line}{reads} FROM {quote(table.name)}")
+        counts: dict[Key, int] = {}
+        for r in cur.fetchall():
+            h = (_combined(r[0], r[1:]),)
+            counts[h] = counts.get(h, 0) + 1
+        return {h: str(n) for h, n in counts.items()}
+
+
+def _combined(row_md5: str, json_texts: Sequence) -> str:
+    """The server's row MD5 alone, or with the row's JSON values by meaning."""
+    if not json_texts:
+        return row_md5
+    return f"{row_md5}+{json_semantic.row_digest(row_md5, list(json_texts)):016x}"
+
+
+def column_values(conn: Connection, table: Table, key: Key,
+                  by_meaning: Sequence[str] = ()) -> tuple | None:
+    """The row's values as compared: transit text, or the canonical form of JSON by meaning."""
+    server = server_of(conn)
+    exprs = ", ".join(json_sql.read_expr(c.name, server) if c.name in by_meaning
+                      else transfer_expr(c.name, c.data_type, server) for c in table.columns)
+    pred = " AND ".join(f"{quote(k)} = %s" for k in table.key)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {exprs} FROM {quote(table.name)} WHERE {pred}", key)
+        row = cur.fetchone()
+    if row is None:
+        return None
+    return tuple(json_semantic.canonical(v) if c.name in by_meaning else v
+                 for c, v in zip(table.columns, row, strict=True))
+
+
+def _counts(conn: Connection, table: Table, rng: KeyRange | None) -> int:
+    pred, params = range_predicate(table.key, rng)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {quote(table.name)} WHERE {pred}", params)
+        return int(cur.fetchone()[0])
+
+
+# -- the walk --------------------------------------------------------------------------------
+class _Pair:
+    """Source and target connections, each call run on both at once."""
+
+    def __init__(self, src: Connection, tgt: Connection, pool: ThreadPoolExecutor) -> None:
+        self.src, self.tgt, self._pool = src, tgt, pool
+
+    def both(self, fn: Callable[..., T], *args: object) -> tuple[T, T]:
+        later = self._pool.submit(fn, self.tgt, *args)
+        return fn(self.src, *args), later.result()
+
+
+def _sums(conn: Connection, table: Table, ranges: list[KeyRange],
+          by_meaning: Sequence[str]) -> list[tuple[int, str]]:
+    return range_sums(conn, table, [Batch(table.name, i, str(i), r) for i, r in enumerate(ranges)],
+                      by_meaning)
+
+
+def _narrow(pair: _Pair, table: Table, suspect: Suspect, by_meaning: Sequence[str]) -> list[Suspect]:
+    """The sub-ranges of ``suspect`` that still differ (``[suspect]`` if it cannot be split)."""
+    side = pair.src if suspect.source_rows >= suspect.target_rows else pair.tgt
+    points = split_points(side, table, suspect.range, step_for(suspect.rows))
+    if not points:
+        return [suspect]
+    subranges = split(suspect.range, points)
+    src, tgt = pair.both(_sums, table, subranges, by_meaning)
+    return still_differing(subranges, src, tgt)
+
+
+def _name(pair: _Pair, table: Table, rng: KeyRange | None, by_meaning: Sequence[str],
+          room: int) -> list[RowDifference]:
+    """At most ``room`` differing rows of a range small enough to list."""
+    a, b = pair.both(row_hashes, table, rng, by_meaning)
+    out = []
+    for key, kind in differing_keys(a, b)[:room]:
+        columns: tuple[str, ...] = ()
+        if kind is Kind.DIFFERS:
+            sv, tv = pair.both(column_values, table, key, by_meaning)
+            columns = tuple(c.name for c, x, y in zip(table.columns, sv or (), tv or (), strict=False)
+                            if x != y)
+        out.append(RowDifference(key_text(table.key, key), kind, columns))
+    return out
+
+
+def locate(src: Connection, tgt: Connection, table: Table, suspects: Sequence[Suspect],
+           limit: int = MAX_KEYS, by_meaning: Sequence[str] = ()) -> tuple[RowDifference, ...]:
+    """The first ``limit`` differing rows of a keyed ``table`` in ``suspects`` (ranges whose
+    pairs differ, in key order), narrowed down by sub-range hashes before any row is read."""
+    out: list[RowDifference] = []
+    todo = list(suspects)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pair = _Pair(src, tgt, pool)
+        while todo and len(out) < limit:
+            suspect = todo.pop(0)
+            narrower = [suspect] if suspect.rows <= LIST_ROWS else _narrow(pair, table, suspect, by_meaning)
+            if narrower == [suspect]:
+                out += _name(pair, table, suspect.range, by_meaning, limit - len(out))
+            else:
+                todo[:0] = narrower  # depth first: the keys come out in key order
+    return tuple(out)
+
+
+def row_differences(src: Connection, tgt: Connection, table: Table, ranges: Sequence[Batch],
+                    limit: int = MAX_KEYS,
+                    by_meaning: Sequence[str] | None = None) -> tuple[RowDifference, ...]:
+    """The first ``limit`` rows that differ in ``ranges`` (batches whose checksums differ),
+    with the columns that differ; ``by_meaning`` as the checksums used it (read if None)."""
+    if not ranges:
+        return ()
+    if by_meaning is None:
+        by_meaning = compared_by_meaning(src, tgt, table)
+    if not table.key:
+        a, b = row_hashes(src, table, None, by_meaning), row_hashes(tgt, table, None, by_meaning)
+        return tuple(differing_counts(a, b)[:limit])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pair = _Pair(src, tgt, pool)
+        counted = [pair.both(_counts, table, b.range) for b in ranges]
+    suspects = [Suspect(b.range, s, t) for b, (s, t) in zip(ranges, counted, strict=True)]
+    return locate(src, tgt, table, suspects, limit, by_meaning)
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """A table's checksums and, where they differ, the rows named."""
+
+    verification: TableVerification
+    differences: tuple[RowDifference, ...]
+    seconds: float  # checksums and naming together
+
+    @property
+    def ok(self) -> bool:
+        return self.verification.checksum_ok and not self.differences
+
+    def findings(self, limit: int) -> list[str]:
+        """The rows named, or the ranges that differ where no row could be named."""
+        if self.differences:
+            return [d.describe() for d in self.differences[:limit]]
+        bad = self.verification.checksum_mismatches
+        return ["batches " + ", ".join(r.batch for r in bad)] if bad else []
+
+
+def name_rows(source: DbSettings, target: DbSettings, table: Table, batches: Sequence[Batch],
+              verification: TableVerification, limit: int = MAX_KEYS) -> TableRows:
+    """The rows behind ``verification``'s mismatched batches (of ``batches``, as verified)."""
+    started = time.monotonic()
+    wrong = {r.batch for r in verification.checksum_mismatches}
+    ranges = [b for b in batches if b.key in wrong]
+    found: tuple[RowDifference, ...] = ()
+    if ranges:
+        with connect(source) as src, connect(target) as tgt:
+            for conn, settings in ((src, source), (tgt, target)):
+                try:
+                    session(conn)
+                except pymysql.err.MySQLError as exc:
+                    raise describe_error(exc, settings) from exc
+            try:
+                found = row_differences(src, tgt, table, ranges, limit)
+            except pymysql.err.MySQLError as exc:
+                raise MigrationError(f"naming the rows that differ in table {table.name}: "
+                                     f"{exc.args[-1]}") from exc
+    return TableRows(verification, found, verification.seconds + time.monotonic() - started)
