@@ -613,8 +613,10 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_p = sub.add_parser("catalog", help="the table catalog the Dagster assets are built from")
     catalog_sub = catalog_p.add_subparsers(dest="catalog_command", required=True)
     refresh = catalog_sub.add_parser("refresh", help="read the source and rewrite the catalog file")
-    refresh.add_argument("--batches", type=int, default=16,
-                         help="partitions per table, the most a table is split into (default 16)")
+    refresh.add_argument("--batches", type=int, default=None,
+                         help="partitions per table, the most a table is split into (default: "
+                              "batches of about 100,000 rows, at most 16, as many partitions as "
+                              "the largest table needs)")
     refresh.add_argument("--tables", nargs="*", help="only these tables (default: all)")
     refresh.add_argument("--store-key-values", action="store_true",
                          help="write the batch boundaries of every key into the catalog file as "

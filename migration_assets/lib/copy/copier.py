@@ -58,6 +58,7 @@ from migration_assets.lib.dialects.mysql import (
     quote,
     row_text_expr,
     transfer_expr,
+    transit_text_sums,
 )
 from migration_assets.lib.errors import MigrationError
 
@@ -95,6 +96,10 @@ class BatchStats:
     chunks: int
     key_range: str
     attempts: int = 1
+    #: (rows, hash sum) of the transit text read from the source, as the source's range hash
+    #: would give (``mysql.transit_text_sums``); None when the text does not cover the hashed
+    #: columns (generated columns) or a row was streamed in pieces.
+    source_sums: tuple[int, int] | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -220,6 +225,7 @@ class TableCopier:
         # generated invisible primary key `my_row_id`) is not in `*` but is in the line.
         self._select_list = ", ".join(quote(c.name) for c in self.table.copy_columns)
         self._columns = tuple(cols)
+        self._hash_text = not any(c.generated for c in self.table.columns)
         self._insert_sql = load_sql.InsertSql(self.table.name, self._columns)
         self._index = f" FORCE INDEX ({quote(self.table.key_index)})" if self.table.key_index else ""
 
@@ -234,6 +240,9 @@ class TableCopier:
         tgt = session.tgt
         deleted = self._delete_range(tgt, batch.range)
         rows = total_bytes = chunks = 0
+        # The text of every column (none generated) is the hashed line: the source's side of
+        # the verification is hashed from what was read, not read again.
+        sums: tuple[int, int] | None = (0, 0) if self._hash_text else None
         pages = (self._key_chunks(session.src, batch.range) if self.table.key
                  else self._snapshot_chunks(session.src))
         for chunk, count in pages:
@@ -241,9 +250,15 @@ class TableCopier:
             rows += count
             total_bytes += len(chunk)
             chunks += 1
+            if sums is not None:
+                if isinstance(chunk, _Streamed):
+                    sums = None  # a row in pieces: the source hashes the range itself
+                else:
+                    n, total = transit_text_sums(chunk)
+                    sums = (sums[0] + n, sums[1] + total)
         described = describe_range(self.table, batch.range)
         return BatchStats(self.table.name, batch.key, rows, total_bytes, deleted,
-                          time.monotonic() - started, chunks, described)
+                          time.monotonic() - started, chunks, described, source_sums=sums)
 
     def _delete_range(self, tgt: Connection, rng: KeyRange | None) -> int:
         pred, params = range_predicate(self.table.key, rng) if self.table.key else ("1=1", [])

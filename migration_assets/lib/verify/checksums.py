@@ -2,12 +2,15 @@
 
 Only the aggregates travel (hashes, not rows), in the style of pt-table-checksum: each row's
 transit text (the same canonical text the copy uses, so charsets and float printing cannot
-differ between the sides) is hashed with MD5, and the range's hash is the exact sum of the
+differ between the sides) is hashed with SHA-1, and the range's hash is the exact sum of the
 rows' 64-bit hashes together with the row count (a sum, not a XOR: duplicates do not
-cancel). Every column is hashed, generated ones included, so a generated expression that
+cancel); a changed row leaves the sum unchanged only by a 64-bit coincidence (about 1 in
+1.8e19). Every column is hashed, generated ones included, so a generated expression that
 differs on the target is caught.
 A changed, missing or extra row changes the pair; the ranges whose pairs differ are named.
-Source and target are read in parallel.
+Source and target are read in parallel. The full load hashes the source's side of a batch
+from the transit text it copied (:func:`~migration_assets.lib.dialects.mysql.transit_text_sums`,
+the same hash of the same bytes) instead of reading the range a second time.
 
 JSON between a server that keeps its text (MariaDB) and one that stores it parsed (MySQL,
 Aurora) cannot be compared byte for byte: the target gives back its own text of an intact
