@@ -43,7 +43,7 @@ from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.copy.ranges import Batch, Key, KeyRange, range_predicate
 from migration_assets.lib.dialects import json_sql, key_order
 from migration_assets.lib.dialects.flavor import server_of
-from migration_assets.lib.dialects.mysql import quote, row_text_expr, transfer_expr
+from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote, row_text_expr, transfer_expr
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import json_semantic
 from migration_assets.lib.verify.checksums import (
@@ -108,6 +108,13 @@ def step_for(rows: int, fanout: int = FANOUT) -> int:
     return max(1, math.ceil(rows / fanout))
 
 
+def integer_points(lo: int, hi: int, parts: int = FANOUT) -> list[int]:
+    """Keys cutting the integers ``lo..hi`` (both included) into ``parts`` spans of near-equal
+    width (fewer when there are fewer integers): each point is inside, none equals ``lo``."""
+    span = hi - lo + 1
+    return sorted({lo + span * i // parts for i in range(1, parts)} - {lo})
+
+
 def still_differing(subranges: Sequence[KeyRange], source: Sequence[tuple[int, str]],
                     target: Sequence[tuple[int, str]]) -> list[Suspect]:
     """The sub-ranges whose (count, hash) pairs differ, in order, with their counts."""
@@ -169,6 +176,16 @@ def split_points(conn: Connection, table: Table, rng: KeyRange | None, step: int
         if row is None:
             return points
         points.append(tuple(row))
+
+
+def key_span(conn: Connection, table: Table, rng: KeyRange | None) -> tuple[int | None, int | None]:
+    """The smallest and largest key inside ``rng`` (an integer key of one column)."""
+    col = quote(table.key[0])
+    pred, params = range_predicate(table.key, rng)
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT MIN({col}), MAX({col}) FROM {quote(table.name)} WHERE {pred}", params)
+        lo, hi = cur.fetchone()
+    return lo, hi
 
 
 def row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
@@ -246,10 +263,27 @@ def _sums(conn: Connection, table: Table, ranges: list[KeyRange],
                       by_meaning)
 
 
+def _integer_key(table: Table) -> bool:
+    return len(table.key) == 1 and table.column(table.key[0]).data_type in INTEGER_TYPES
+
+
+def _points(pair: _Pair, table: Table, suspect: Suspect) -> list[Key]:
+    """Where to cut ``suspect``: an integer key in even widths between its smallest and largest
+    key on either side (two index look-ups, no scan); any other key every so many rows of the
+    side with more rows (one index seek per point)."""
+    if _integer_key(table):
+        spans = [s for s in pair.both(key_span, table, suspect.range) if s[0] is not None]
+        if not spans:
+            return []
+        lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+        return [(p,) for p in integer_points(int(lo), int(hi))]
+    side = pair.src if suspect.source_rows >= suspect.target_rows else pair.tgt
+    return split_points(side, table, suspect.range, step_for(suspect.rows))
+
+
 def _narrow(pair: _Pair, table: Table, suspect: Suspect, by_meaning: Sequence[str]) -> list[Suspect]:
     """The sub-ranges of ``suspect`` that still differ (``[suspect]`` if it cannot be split)."""
-    side = pair.src if suspect.source_rows >= suspect.target_rows else pair.tgt
-    points = split_points(side, table, suspect.range, step_for(suspect.rows))
+    points = _points(pair, table, suspect)
     if not points:
         return [suspect]
     subranges = split(suspect.range, points)
@@ -331,12 +365,13 @@ class TableRows:
 
 def name_rows(source: DbSettings, target: DbSettings, table: Table, batches: Sequence[Batch],
               verification: TableVerification, limit: int = MAX_KEYS) -> TableRows:
-    """The rows behind ``verification``'s mismatched batches (of ``batches``, as verified)."""
+    """The rows behind ``verification``'s mismatched batches (of ``batches``, as verified);
+    the batches' row counts come from the verification, so no range is counted again."""
     started = time.monotonic()
-    wrong = {r.batch for r in verification.checksum_mismatches}
-    ranges = [b for b in batches if b.key in wrong]
+    ranges = {b.key: b for b in batches}
+    wrong = [r for r in verification.checksum_mismatches if r.batch in ranges]
     found: tuple[RowDifference, ...] = ()
-    if ranges:
+    if wrong:
         with connect(source) as src, connect(target) as tgt:
             for conn, settings in ((src, source), (tgt, target)):
                 try:
@@ -344,7 +379,13 @@ def name_rows(source: DbSettings, target: DbSettings, table: Table, batches: Seq
                 except pymysql.err.MySQLError as exc:
                     raise describe_error(exc, settings) from exc
             try:
-                found = row_differences(src, tgt, table, ranges, limit)
+                if not table.key:
+                    found = row_differences(src, tgt, table, [ranges[r.batch] for r in wrong], limit)
+                else:
+                    suspects = [Suspect(ranges[r.batch].range, r.source_rows, r.target_rows)
+                                for r in wrong]
+                    found = locate(src, tgt, table, suspects, limit,
+                                   compared_by_meaning(src, tgt, table))
             except pymysql.err.MySQLError as exc:
                 raise MigrationError(f"naming the rows that differ in table {table.name}: "
                                      f"{exc.args[-1]}") from exc
