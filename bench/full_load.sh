@@ -37,6 +37,7 @@ trap '$BIN/dbmigrate dev down --state-dir "$STATE" >/dev/null 2>&1 || true' EXIT
 . "$WORK/env"
 export DAGSTER_HOME=$PWD/$WORK/dagster_home DBMIGRATE_CATALOG=$PWD/$WORK/catalog.json
 mkdir -p "$DAGSTER_HOME"
+cp dagster.local.yaml "$DAGSTER_HOME/dagster.yaml"  # the instance `make install` gives a user
 SRC=(-h "$ON_PREM_DB_HOST" -P "$ON_PREM_DB_PORT" -u "$ON_PREM_DB_USER" -p "$ON_PREM_DB_PASSWORD")
 DST=(-h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" -u "$AURORA_DB_USER" -p "$AURORA_DB_PASSWORD")
 MYSQL_DST=(-h "$AURORA_DB_HOST" -P "$AURORA_DB_PORT" -u "$AURORA_DB_USER" "-p$AURORA_DB_PASSWORD")

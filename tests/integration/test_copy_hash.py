@@ -11,6 +11,7 @@ from migration_assets.lib.connection import connect
 from migration_assets.lib.copy import copier
 from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad
+from migration_assets.lib.dialects import mysql
 from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import quote, row_text_expr, transit_text_sums
 from migration_assets.lib.introspect import read_catalog
@@ -59,7 +60,17 @@ def test_hash_of_the_copied_text_is_the_source_servers_range_hash(new_database,
                         for x in text.split(b"\n")[:-1])
 
 
-def test_transit_text_sums_of_nothing_and_of_a_missing_last_newline() -> None:
+def test_transit_text_sums_of_nothing_and_of_a_missing_last_newline(monkeypatch) -> None:
+    def by_lines(text: bytes) -> tuple[int, int]:
+        lines = text.split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        return len(lines), sum(int.from_bytes(hashlib.sha1(x).digest()[:8], "big") for x in lines)
+
+    monkeypatch.setattr(mysql, "HASH_PIECE_BYTES", 7)  # pieces end mid-line, on a newline, ...
+    for text in (b"a", b"a\n", b"abc\ndef\n", b"abc\ndef", b"\n", b"\n\n",
+                 b"x" * 20 + b"\n" + b"y" * 6 + b"\n\nz\n"):
+        assert transit_text_sums(text) == by_lines(text), text
     assert transit_text_sums(b"") == (0, 0)
     assert transit_text_sums(b"1\t2\n") == transit_text_sums(b"1\t2")
     assert transit_text_sums(b"1\n1\n")[1] == 2 * transit_text_sums(b"1\n")[1]  # no cancelling

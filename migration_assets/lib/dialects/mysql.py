@@ -141,6 +141,10 @@ def row_text_expr(columns: list[tuple[str, str]], server: Server) -> str:
     return "CONCAT_WS('\\t', " + ", ".join(fields) + ")"
 
 
+#: Transit text hashed at a time by :func:`transit_text_sums`.
+HASH_PIECE_BYTES = 1 << 20
+
+
 def row_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:
     """64 bits of SHA-1 over a row's transit line (one hash per row: it is most of the cost of
     verifying, so it is computed once). SHA-1, not MD5: MariaDB computes it in less than half
@@ -154,12 +158,21 @@ def row_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:
 def transit_text_sums(text: bytes) -> tuple[int, int]:
     """(rows, sum of row hashes) of newline-terminated transit lines: exactly what
     :func:`range_hash_expr` gives on the server that rendered them (the lines are ASCII, so
-    the server hashes the same bytes)."""
-    lines = text.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
+    the server hashes the same bytes). Read in pieces of about :data:`HASH_PIECE_BYTES`, so
+    the lines of a whole 16 MB chunk are never all held as objects at once."""
+    rows = total = 0
     sha1, from_bytes = hashlib.sha1, int.from_bytes
-    return len(lines), sum(from_bytes(sha1(line).digest()[:8], "big") for line in lines)
+    start, size = 0, len(text)
+    while start < size:
+        end = text.find(b"\n", min(start + HASH_PIECE_BYTES, size - 1))
+        end = size if end < 0 else end + 1
+        lines = text[start:end].split(b"\n")
+        if not lines[-1]:
+            lines.pop()
+        rows += len(lines)
+        total += sum(from_bytes(sha1(line).digest()[:8], "big") for line in lines)
+        start = end
+    return rows, total
 
 
 def range_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:
