@@ -364,7 +364,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print("\n".join(f"{name}: {line}" for line in findings))
     bad = [f"{r.table}: {', '.join(named[r.table])}" if r.table in named else r.table
            for r in rows if not r.ok]
-    problems = [f"source and target differ in {len(bad)} table(s): {'; '.join(bad)}"] if bad else []
+    sep = "; " if named else ", "
+    problems = [f"source and target differ in {len(bad)} table(s): {sep.join(bad)}"] if bad else []
     if schema:
         problems.append("the schemas differ: " + summarize(schema))
     if problems:

@@ -6,7 +6,7 @@ split into :data:`FANOUT` sub-ranges at keys taken from the side with more rows 
 OFFSET`` seeks, one key each), both servers hash each sub-range
 (:func:`~migration_assets.lib.verify.checksums.range_sums`: only counts and hashes travel),
 and only the sub-ranges whose pairs differ are split again. A range of at most
-:data:`LIST_ROWS` rows is listed on both sides as (key, row MD5), and each key whose hash
+:data:`LIST_ROWS` rows is listed on both sides as (key, row hash), and each key whose hash
 differs is named: missing on target, extra on target, or with the columns whose values differ.
 The two servers work in parallel at every step; memory holds at most one listing per side.
 
@@ -43,7 +43,7 @@ from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.copy.ranges import Batch, Key, KeyRange, range_predicate
 from migration_assets.lib.dialects import json_sql, key_order
 from migration_assets.lib.dialects.flavor import server_of
-from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote, row_text_expr, transfer_expr
+from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote, row_hash_expr, transfer_expr
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import json_semantic
 from migration_assets.lib.verify.checksums import (
@@ -147,7 +147,7 @@ def differing_keys(source: Mapping[Key, str], target: Mapping[Key, str]) -> list
 
 def differing_counts(source: Mapping[Key, str], target: Mapping[Key, str]) -> list[RowDifference]:
     """For a table without a key: each row hash whose number of rows differs."""
-    return [RowDifference(f"row md5 {h[0]}", f"{source.get(h, '0')} on source, "
+    return [RowDifference(f"row hash {h[0]}", f"{source.get(h, '0')} on source, "
                                              f"{target.get(h, '0')} on target")
             for h in sorted(set(source) | set(target)) if source.get(h) != target.get(h)]
 
@@ -195,8 +195,8 @@ def row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
     server = server_of(conn)
     key = ", ".join(quote(k) for k in table.key)
     pred, params = range_predicate(table.key, rng) if table.key else ("1=1", [])
-    line = f"MD5({row_text_expr(hashed_columns(table, by_meaning), server)})" \
-        if len(by_meaning) < len(table.columns) else "''"
+    others = hashed_columns(table, by_meaning)
+    line = row_hash_expr(others, server) if others else "0"
     reads = "".join(", " + json_sql.read_expr(c, server) for c in by_meaning)
     with conn.cursor() as cur:
         if table.key:
@@ -206,7 +206,7 @@ def row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
             return {tuple(r[:n]): _combined(r[n], r[n + 1:]) for r in cur.fetchall()}
         if not by_meaning:
             cur.execute(f"SELECT {line}, COUNT(*) FROM {quote(table.name)} GROUP BY 1")
-            return {(h,): str(n) for h, n in cur.fetchall()}
+            return {(_combined(h, ()),): str(n) for h, n in cur.fetchall()}
         cur.execute(f"SELECT {line}{reads} FROM {quote(table.name)}")
         counts: dict[Key, int] = {}
         for r in cur.fetchall():
@@ -215,11 +215,12 @@ def row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
         return {h: str(n) for h, n in counts.items()}
 
 
-def _combined(row_md5: str, json_texts: Sequence) -> str:
-    """The server's row MD5 alone, or with the row's JSON values by meaning."""
+def _combined(row_hash: int, json_texts: Sequence) -> str:
+    """The server's row hash alone, or with the row's JSON values by meaning."""
+    text = f"{int(row_hash):016x}"
     if not json_texts:
-        return row_md5
-    return f"{row_md5}+{json_semantic.row_digest(row_md5, list(json_texts)):016x}"
+        return text
+    return f"{text}+{json_semantic.row_digest(text, list(json_texts)):016x}"
 
 
 def column_values(conn: Connection, table: Table, key: Key,

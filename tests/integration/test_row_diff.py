@@ -1,0 +1,186 @@
+"""``dbmigrate verify --rows`` and :mod:`~migration_assets.lib.verify.row_diff` on real servers.
+
+Two tables copied by the loader, each batch larger than a listing (:data:`row_diff.LIST_ROWS`),
+so the differing rows are found by splitting on sub-range hashes: ``items`` by an integer key
+(cut in even widths), ``stock`` by a (string, integer) key (cut at keys sought on the server).
+Then rows are changed, deleted and added on the target, and the keys are named exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migration_assets.cli import main
+from migration_assets.lib.catalog import Catalog
+from migration_assets.lib.connection import DbSettings, connect
+from migration_assets.lib.copy.boundaries import resolve
+from migration_assets.lib.copy.ranges import batches_for
+from migration_assets.lib.copy.runner import FullLoad
+from migration_assets.lib.introspect import read_catalog
+from migration_assets.lib.verify import row_diff
+from migration_assets.lib.verify.checksums import verify_table
+from migration_assets.lib.verify.row_diff import RowDifference, name_rows
+from tests.helpers import export_catalog_env, query
+
+ITEMS = 30_000  # two batches of 15,000 rows
+SKUS = 2_000  # three warehouses each: two batches of 3,000 rows
+DDL = (
+    "CREATE TABLE items (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, name VARCHAR(40) NOT NULL, "
+    "qty INT NULL, doc JSON NULL, tag VARBINARY(8) NULL)",
+    "CREATE TABLE stock (sku VARCHAR(20) NOT NULL, wh SMALLINT NOT NULL, qty INT NOT NULL, "
+    "PRIMARY KEY (sku, wh))",
+    "CREATE TABLE loose (note VARCHAR(20) NULL, n INT NULL)",
+)
+
+
+def _fill(settings: DbSettings) -> None:
+    with connect(settings) as conn, conn.cursor() as cur:
+        for ddl in DDL:
+            cur.execute(ddl)
+        cur.executemany("INSERT INTO items VALUES (%s, %s, %s, %s, %s)",
+                        [(i, f"item {i}", i % 97, f'{{"n": {i}, "tags": ["a", "b"]}}' if i % 3 else None,
+                          i.to_bytes(4, "big")) for i in range(1, ITEMS + 1)])
+        cur.executemany("INSERT INTO stock VALUES (%s, %s, %s)",
+                        [(f"k{s:05d}", wh, s * wh) for s in range(SKUS) for wh in (1, 2, 3)])
+        cur.executemany("INSERT INTO loose VALUES (%s, %s)", [("a", 1), ("a", 1), ("b", 2)])
+
+
+@pytest.fixture
+def copied(new_database, source_server, target_server):  # noqa: ANN001, ANN201
+    """Source and target with the same rows, copied by the loader, and the catalog."""
+    source = new_database(source_server, "rd_s", create=True)
+    target = new_database(target_server, "rd_t", create=True)
+    _fill(source)
+    with connect(target) as conn, conn.cursor() as cur:
+        for ddl in DDL:
+            cur.execute(ddl)
+    catalog = read_catalog(source, batches=2, min_rows_per_batch=100)
+    results = list(FullLoad(catalog, source, target, workers=2).run(
+        list(catalog.tables), catalog.partition_keys))
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    return source, target, resolve(catalog, source, target)  # stock's boundaries are not stored
+
+
+def named(source: DbSettings, target: DbSettings, catalog: Catalog, table: str,
+          limit: int = row_diff.MAX_KEYS) -> tuple[RowDifference, ...]:
+    t = catalog.table(table)
+    batches = batches_for(t, catalog.batches)
+    return name_rows(source, target, t, batches, verify_table(source, target, t, batches),
+                     limit).differences
+
+
+@pytest.fixture
+def listings(monkeypatch) -> list[int]:  # noqa: ANN001
+    """The number of rows of each listing read while naming rows."""
+    sizes: list[int] = []
+    real = row_diff.row_hashes
+
+    def row_hashes(*args, **kwargs) -> dict:  # noqa: ANN002, ANN003
+        found = real(*args, **kwargs)
+        sizes.append(len(found))
+        return found
+
+    monkeypatch.setattr(row_diff, "row_hashes", row_hashes)
+    return sizes
+
+
+def test_rows_are_listed_only_in_ranges_narrowed_down_to_listing_size(copied, listings) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    for table in ("items", "stock"):
+        t = catalog.table(table)
+        assert t.batch_count == 2 and t.rows_estimate // 2 > row_diff.LIST_ROWS, t
+    query(target, "UPDATE items SET qty = 0 WHERE id IN (3, 29000)")
+    query(target, "UPDATE stock SET qty = 0 WHERE sku = 'k01000' AND wh = 1")
+    assert [d.key for d in named(source, target, catalog, "items")] == ["id=3", "id=29000"]
+    assert [d.key for d in named(source, target, catalog, "stock")] == ["sku='k01000', wh=1"]
+    assert len(listings) == 6 and 0 < max(listings) <= row_diff.LIST_ROWS, listings
+
+
+def test_an_intact_copy_names_no_row(copied) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    for table in ("items", "stock", "loose"):
+        assert named(source, target, catalog, table) == ()
+
+
+def test_changed_deleted_and_extra_rows_are_named_by_key(copied) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    query(target, "UPDATE items SET name = 'changed' WHERE id = 12345")
+    query(target, """UPDATE items SET doc = '{"n": 778, "tags": ["a"]}' WHERE id = 778""")
+    query(target, "UPDATE items SET tag = NULL, qty = qty + 1 WHERE id = 29999")
+    query(target, "DELETE FROM items WHERE id = 20000")
+    query(target, "INSERT INTO items VALUES (30001, 'new', 1, NULL, NULL)")
+    assert named(source, target, catalog, "items") == (
+        RowDifference("id=778", "differs", ("doc",)),
+        RowDifference("id=12345", "differs", ("name",)),
+        RowDifference("id=20000", "missing on target"),
+        RowDifference("id=29999", "differs", ("qty", "tag")),
+        RowDifference("id=30001", "extra on target"),
+    )
+
+
+def test_a_composite_string_key_is_split_at_keys_sought_on_the_server(copied) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    query(target, "UPDATE stock SET qty = -1 WHERE sku = 'k00150' AND wh = 2")
+    query(target, "DELETE FROM stock WHERE sku = 'k01999' AND wh = 3")
+    query(target, "INSERT INTO stock VALUES ('k00150a', 1, 0)")
+    assert [d.describe() for d in named(source, target, catalog, "stock")] == [
+        "sku='k00150', wh=2: differs (qty)",
+        "sku='k00150a', wh=1: extra on target",
+        "sku='k01999', wh=3: missing on target",
+    ]
+
+
+def test_every_differing_key_is_named_up_to_the_limit_in_key_order(copied) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    changed = list(range(7, ITEMS, 599))  # 51 rows spread over both batches
+    query(target, f"UPDATE items SET qty = -qty - 1 WHERE id IN ({', '.join(map(str, changed))})")
+    assert [d.key for d in named(source, target, catalog, "items", limit=100)] == \
+        [f"id={i}" for i in changed]
+    assert [d.key for d in named(source, target, catalog, "items", limit=20)] == \
+        [f"id={i}" for i in changed[:20]]
+
+
+def test_many_rows_only_on_one_side_are_still_narrowed_down(copied) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    # 5,000 rows missing from the middle of the first batch, 3,000 extra past the source's end.
+    query(target, "DELETE FROM items WHERE id BETWEEN 5001 AND 10000")
+    with connect(target) as conn, conn.cursor() as cur:
+        cur.executemany("INSERT INTO items VALUES (%s, 'extra', 0, NULL, NULL)",
+                        [(i,) for i in range(40_001, 43_001)])
+    assert [d.describe() for d in named(source, target, catalog, "items", limit=3)] == [
+        "id=5001: missing on target", "id=5002: missing on target", "id=5003: missing on target"]
+    first, last = batches_for(catalog.table("items"), catalog.batches)
+    with connect(source) as src, connect(target) as tgt:
+        found = row_diff.row_differences(src, tgt, catalog.table("items"), [last], limit=2)
+    assert [d.describe() for d in found] == ["id=40001: extra on target", "id=40002: extra on target"]
+
+
+def test_a_table_without_key_names_the_row_hashes_whose_counts_differ(copied) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    query(target, "DELETE FROM loose WHERE note = 'a' LIMIT 1")
+    (found,) = named(source, target, catalog, "loose")
+    assert found.key.startswith("row hash ") and found.kind == "2 on source, 1 on target"
+
+
+def test_verify_rows_exits_non_zero_with_a_sentence_naming_the_keys(
+        copied, monkeypatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    export_catalog_env(monkeypatch, source, target, catalog, tmp_path)
+    assert main(["verify", "--rows"]) == 0
+    assert "MISMATCH" not in capsys.readouterr().out
+
+    query(target, "UPDATE items SET name = 'changed' WHERE id = 12345")
+    query(target, "DELETE FROM stock WHERE sku = 'k00007' AND wh = 1")
+    assert main(["verify", "--rows"]) == 1
+    out, err = capsys.readouterr()
+    assert "items: id=12345: differs (name)" in out.splitlines()
+    assert "stock: sku='k00007', wh=1: missing on target" in out.splitlines()
+    (line,) = [x for x in err.splitlines() if x.startswith("FAILED: ")]
+    assert line == ("FAILED: source and target differ in 2 table(s): items: id=12345: differs "
+                    "(name); stock: sku='k00007', wh=1: missing on target")
+
+    assert main(["verify"]) == 1  # without --rows: the tables only, no row read
+    out, err = capsys.readouterr()
+    assert "id=12345" not in out + err and "differ in 2 table(s): items, stock" in err

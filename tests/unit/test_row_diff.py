@@ -1,0 +1,126 @@
+"""The pure parts of the row diff: cutting ranges, choosing what still differs, naming keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from migration_assets.lib.copy.ranges import KeyRange
+from migration_assets.lib.verify.checksums import RangeResult, TableVerification
+from migration_assets.lib.verify.row_diff import (
+    FANOUT,
+    Kind,
+    RowDifference,
+    Suspect,
+    TableRows,
+    differing_counts,
+    differing_keys,
+    integer_points,
+    key_text,
+    split,
+    step_for,
+    still_differing,
+)
+
+
+# -- cutting ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("rng", "points", "expected"), [
+    (KeyRange((10,), (50,)), [(20,), (30,)],
+     [KeyRange((10,), (20,)), KeyRange((20,), (30,)), KeyRange((30,), (50,))]),
+    (KeyRange(None, None), [(5,)], [KeyRange(None, (5,)), KeyRange((5,), None)]),
+    (None, [("a", 1)], [KeyRange(None, ("a", 1)), KeyRange(("a", 1), None)]),
+    (KeyRange((1,), (9,)), [], [KeyRange((1,), (9,))]),
+])
+def test_split_covers_the_range_exactly(rng, points, expected) -> None:  # noqa: ANN001
+    got = split(rng, points)
+    assert got == expected
+    # Each sub-range starts where the one before ends: no key falls between or in two.
+    assert all(a.upper == b.lower for a, b in zip(got, got[1:], strict=False))
+
+
+@pytest.mark.parametrize(("lo", "hi", "parts", "expected"), [
+    (1, 100, 4, [26, 51, 76]),
+    (0, 9, 10, [1, 2, 3, 4, 5, 6, 7, 8, 9]),
+    (5, 7, 32, [6, 7]),  # fewer integers than parts: one per integer
+    (42, 42, 32, []),  # a single key cannot be cut
+    (-10, 9, 2, [0]),
+    (2**64 - 4, 2**64 - 1, 2, [2**64 - 2]),  # BIGINT UNSIGNED at its top, no overflow
+])
+def test_integer_points(lo, hi, parts, expected) -> None:  # noqa: ANN001
+    assert integer_points(lo, hi, parts) == expected
+
+
+def test_integer_points_are_inside_ascending_and_near_even() -> None:
+    points = integer_points(1, 15_000)
+    assert len(points) == FANOUT - 1 and points == sorted(set(points))
+    widths = [b - a for a, b in zip([1, *points], [*points, 15_001], strict=True)]
+    assert max(widths) - min(widths) <= 1
+
+
+@pytest.mark.parametrize(("rows", "fanout", "step"), [
+    (15_000, 32, 469), (32, 32, 1), (1, 32, 1), (0, 32, 1), (1001, 10, 101)])
+def test_step_for(rows: int, fanout: int, step: int) -> None:
+    assert step_for(rows, fanout) == step
+
+
+def test_only_the_sub_ranges_whose_pairs_differ_are_kept_with_their_counts() -> None:
+    subs = [KeyRange(None, (10,)), KeyRange((10,), (20,)), KeyRange((20,), None)]
+    source = [(10, "100"), (10, "200"), (5, "300")]
+    target = [(10, "100"), (10, "201"), (4, "290")]
+    assert still_differing(subs, source, target) == [
+        Suspect(KeyRange((10,), (20,)), 10, 10), Suspect(KeyRange((20,), None), 5, 4)]
+    assert still_differing(subs, source, source) == []
+
+
+def test_a_suspect_is_as_large_as_its_larger_side() -> None:
+    assert Suspect(None, 3, 5000).rows == 5000
+
+
+# -- naming -------------------------------------------------------------------------------------
+def test_differing_keys_in_key_order_with_how_they_differ() -> None:
+    source = {(1,): "a", (2,): "b", (10,): "c", (3,): "d"}
+    target = {(1,): "a", (2,): "B", (3,): "d", (11,): "e"}
+    assert differing_keys(source, target) == [
+        ((2,), Kind.DIFFERS), ((10,), Kind.MISSING), ((11,), Kind.EXTRA)]  # 10 before 11, not "10" < "2"
+    assert differing_keys(source, dict(source)) == []
+
+
+def test_keys_python_cannot_order_still_come_out() -> None:
+    found = differing_keys({(1,): "a", ("x",): "b"}, {})
+    assert {k for k, _ in found} == {(1,), ("x",)}
+
+
+def test_a_table_without_key_names_hashes_whose_counts_differ() -> None:
+    assert differing_counts({("h1",): "2", ("h2",): "1"}, {("h1",): "1", ("h3",): "1"}) == [
+        RowDifference("row hash h1", "2 on source, 1 on target"),
+        RowDifference("row hash h2", "1 on source, 0 on target"),
+        RowDifference("row hash h3", "0 on source, 1 on target"),
+    ]
+
+
+@pytest.mark.parametrize(("columns", "key", "text"), [
+    (("id",), (42,), "id=42"),
+    (("product_id", "warehouse_id"), (10000, 2), "product_id=10000, warehouse_id=2"),
+    (("sku", "wh"), ("k01", 3), "sku='k01', wh=3"),
+])
+def test_key_text(columns, key, text) -> None:  # noqa: ANN001
+    assert key_text(columns, key) == text
+
+
+def test_a_difference_is_described_in_one_line_and_kinds_read_as_text() -> None:
+    assert RowDifference("id=5", Kind.DIFFERS, ("full_name", "email")).describe() == \
+        "id=5: differs (full_name, email)"
+    assert RowDifference("id=6", Kind.MISSING).describe() == "id=6: missing on target"
+    assert RowDifference("id=6", "extra on target") == RowDifference("id=6", Kind.EXTRA)
+
+
+def _verification(*pairs: tuple[str, int, int, str, str]) -> TableVerification:
+    return TableVerification("t", tuple(RangeResult(b, "", s, t, hs, ht) for b, s, t, hs, ht in pairs), 0.1)
+
+
+def test_findings_are_the_rows_named_else_the_batches() -> None:
+    bad = _verification(("000", 5, 5, "1", "1"), ("001", 5, 4, "2", "1"))
+    named = TableRows(bad, (RowDifference("id=7", Kind.MISSING), RowDifference("id=9", Kind.MISSING)), 0.2)
+    assert named.findings(1) == ["id=7: missing on target"] and not named.ok
+    assert TableRows(bad, (), 0.2).findings(5) == ["batches 001"]
+    good = TableRows(_verification(("000", 5, 5, "1", "1")), (), 0.1)
+    assert good.ok and good.findings(5) == []
