@@ -102,7 +102,7 @@ def test_chunk_validation(line: str, problem: str | None) -> None:
 
 
 def test_parse_keeps_empty_strings_apart_from_null() -> None:
-    from migration_assets.lib.copy.validation import parse_chunk
+    from migration_assets.lib.copy.chunk_schema import parse_chunk
 
     frame = parse_chunk(b"\t\\N\n\\N\t", ["a", "b"])
     assert frame.rows() == [("", None), (None, "")]
