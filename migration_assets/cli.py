@@ -333,7 +333,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from migration_assets.lib.copy.boundaries import resolve
     from migration_assets.lib.copy.ranges import batches_for
     from migration_assets.lib.verify.checksums import verify_table
-    from migration_assets.lib.verify.row_diff import name_rows
+    from migration_assets.lib.verify.row_diff import verify_rows
     from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
     catalog = cat.load(cat.resolve_path(args.catalog))
@@ -352,13 +352,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     rows, named = [], {}
     for table in map(catalog.table, (t.name for t in tables)):
         batches = batches_for(table, catalog.batches)
-        v = verify_table(source, target, table, batches)
-        if not args.rows or v.checksum_ok:
+        if not args.rows:
+            v = verify_table(source, target, table, batches)
             rows.append(report.table_row(table.name, v, v.seconds))
             continue
-        found = name_rows(source, target, table, batches, v, limit=args.limit)
-        named[table.name] = found.findings(args.limit)
-        rows.append(report.table_row(table.name, v, found.seconds, detail="; ".join(named[table.name][:3])))
+        found = verify_rows(source, target, table, batches, limit=args.limit)
+        if not found.ok:
+            named[table.name] = found.findings(args.limit)
+        rows.append(report.table_row(table.name, found.verification, found.seconds,
+                                     detail="; ".join(named.get(table.name, [])[:3])))
     print(report.as_text(rows))
     for name, findings in named.items():
         print("\n".join(f"{name}: {line}" for line in findings))

@@ -20,8 +20,7 @@ from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify import row_diff
-from migration_assets.lib.verify.checksums import verify_table
-from migration_assets.lib.verify.row_diff import RowDifference, name_rows
+from migration_assets.lib.verify.row_diff import RowDifference, verify_rows
 from tests.helpers import export_catalog_env, query
 
 ITEMS = 30_000  # two batches of 15,000 rows
@@ -66,9 +65,7 @@ def copied(new_database, source_server, target_server):  # noqa: ANN001, ANN201
 def named(source: DbSettings, target: DbSettings, catalog: Catalog, table: str,
           limit: int = row_diff.MAX_KEYS) -> tuple[RowDifference, ...]:
     t = catalog.table(table)
-    batches = batches_for(t, catalog.batches)
-    return name_rows(source, target, t, batches, verify_table(source, target, t, batches),
-                     limit).differences
+    return verify_rows(source, target, t, batches_for(t, catalog.batches), limit).differences
 
 
 @pytest.fixture

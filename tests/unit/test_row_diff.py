@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migration_assets.lib.copy.ranges import KeyRange
+from migration_assets.lib.catalog import Column, Table
+from migration_assets.lib.copy.ranges import Batch, KeyRange
 from migration_assets.lib.verify.checksums import RangeResult, TableVerification
 from migration_assets.lib.verify.row_diff import (
     FANOUT,
@@ -16,6 +17,8 @@ from migration_assets.lib.verify.row_diff import (
     differing_keys,
     integer_points,
     key_text,
+    parts_for,
+    rolled_up,
     split,
     step_for,
     still_differing,
@@ -124,3 +127,25 @@ def test_findings_are_the_rows_named_else_the_batches() -> None:
     assert TableRows(bad, (), 0.2).findings(5) == ["batches 001"]
     good = TableRows(_verification(("000", 5, 5, "1", "1")), (), 0.1)
     assert good.ok and good.findings(5) == []
+
+
+def test_sub_range_results_roll_up_to_their_batches() -> None:
+    table = Table(name="t", columns=(Column("id", "int", "int", False),), key=("id",),
+                  key_kind="primary", key_index=None, rows_estimate=9,
+                  boundaries=((5,),))
+    batches = [Batch("t", 0, "000", KeyRange(None, (5,))), Batch("t", 1, "001", KeyRange((5,), None))]
+    fine = _verification(("000", 2, 2, "1", "1"), ("000", 3, 3, "2", "2"),
+                         ("001", 2, 2, "3", "4"), ("001", 2, 1, "5", "5"))
+    up = rolled_up(table, batches, fine)
+    assert [(r.batch, r.source_rows, r.target_rows, r.hash_ok) for r in up.ranges] == [
+        ("000", 5, 5, True), ("001", 4, 3, False)]
+    assert [r.key_range for r in up.ranges] == ["[-∞, 5)", "[5, +∞)"]
+    # Hashes that differ in two sub-ranges but sum alike still differ once joined.
+    swapped = rolled_up(table, batches[:1], _verification(("000", 1, 1, "1", "2"), ("000", 1, 1, "2", "1")))
+    assert not swapped.checksum_ok
+
+
+@pytest.mark.parametrize(("rows", "parts"), [
+    (0, 2), (1_001, 3), (6_250, 8), (30_000, 17), (100_000, 32), (10_000_000, 32)])
+def test_parts_for_grows_with_the_range_up_to_the_fanout(rows: int, parts: int) -> None:
+    assert parts_for(rows) == parts

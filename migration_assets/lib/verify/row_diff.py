@@ -2,13 +2,17 @@
 
 Given key ranges whose (row count, hash) pairs differ, this finds the rows behind the
 difference without reading the ranges' rows: a range of more than :data:`LIST_ROWS` rows is
-split into :data:`FANOUT` sub-ranges at keys taken from the side with more rows (``LIMIT 1
+split into up to :data:`FANOUT` sub-ranges (:func:`parts_for`) on the side with more rows (an
+integer key in even widths between its smallest and largest key, any other key at ``LIMIT 1
 OFFSET`` seeks, one key each), both servers hash each sub-range
 (:func:`~migration_assets.lib.verify.checksums.range_sums`: only counts and hashes travel),
 and only the sub-ranges whose pairs differ are split again. A range of at most
 :data:`LIST_ROWS` rows is listed on both sides as (key, row hash), and each key whose hash
 differs is named: missing on target, extra on target, or with the columns whose values differ.
 The two servers work in parallel at every step; memory holds at most one listing per side.
+``dbmigrate verify --rows`` (:func:`verify_rows`) makes the first split part of the checksums
+themselves: each batch is verified as :data:`PRESPLIT` sub-ranges, so a batch that differs is
+never hashed a second time, only its sub-ranges that differ (a few thousand rows) are.
 
 Guarantee: no difference is lost. The sub-ranges of a range cover it exactly (each split key
 is both the exclusive end of one sub-range and the inclusive start of the next), so a row that
@@ -40,25 +44,30 @@ from pymysql.connections import Connection
 
 from migration_assets.lib.catalog import Table
 from migration_assets.lib.connection import DbSettings, connect, describe_error
-from migration_assets.lib.copy.ranges import Batch, Key, KeyRange, range_predicate
+from migration_assets.lib.copy.ranges import Batch, Key, KeyRange, describe_range, range_predicate
 from migration_assets.lib.dialects import json_sql, key_order
 from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote, row_hash_expr, transfer_expr
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import json_semantic
 from migration_assets.lib.verify.checksums import (
+    RangeResult,
     TableVerification,
     compared_by_meaning,
     hashed_columns,
     range_sums,
+    verify_table,
 )
 
 MAX_KEYS = 20  # differing rows named per table, by default
 #: A range of at most this many rows (on the larger side) is listed rather than split:
 #: listing it costs about what hashing its sub-ranges would.
 LIST_ROWS = 1000
-#: Sub-ranges per split: a 20,000-row range is down to listing size in one split.
+#: The most sub-ranges per split (:func:`parts_for` picks fewer for smaller ranges).
 FANOUT = 32
+#: Sub-ranges each batch is verified in by :func:`verify_rows` (the checksums' first split):
+#: about 15 % more time than one query per batch, against re-hashing every batch that differs.
+PRESPLIT = 16
 
 T = TypeVar("T")
 
@@ -108,6 +117,13 @@ def step_for(rows: int, fanout: int = FANOUT) -> int:
     return max(1, math.ceil(rows / fanout))
 
 
+def parts_for(rows: int) -> int:
+    """Sub-ranges to cut a range of ``rows`` rows into. Each sub-range costs a query per side
+    (about 0.5 ms) and listing a row about 5 us, so ``k`` parts of ``n`` rows cost about
+    ``k * 0.5 ms + n / k * 5 us``, least near ``k = sqrt(n / 100)``; 2 to :data:`FANOUT`."""
+    return max(2, min(FANOUT, round(math.sqrt(rows / 100))))
+
+
 def integer_points(lo: int, hi: int, parts: int = FANOUT) -> list[int]:
     """Keys cutting the integers ``lo..hi`` (both included) into ``parts`` spans of near-equal
     width (fewer when there are fewer integers): each point is inside, none equals ``lo``."""
@@ -120,6 +136,21 @@ def still_differing(subranges: Sequence[KeyRange], source: Sequence[tuple[int, s
     """The sub-ranges whose (count, hash) pairs differ, in order, with their counts."""
     return [Suspect(rng, s[0], t[0])
             for rng, s, t in zip(subranges, source, target, strict=True) if s != t]
+
+
+def rolled_up(table: Table, batches: Sequence[Batch], fine: TableVerification) -> TableVerification:
+    """The per-batch verification of ``batches`` from one over their sub-ranges (each sub-range
+    result carrying its batch's key): counts added, and the sub-ranges' hashes joined in key
+    order, so a batch's pair differs exactly when one of its sub-ranges' does."""
+    parts: dict[str, list[RangeResult]] = {}
+    for r in fine.ranges:
+        parts.setdefault(r.batch, []).append(r)
+    return TableVerification(table.name, tuple(
+        RangeResult(b.key, describe_range(table, b.range),
+                    sum(r.source_rows for r in parts[b.key]), sum(r.target_rows for r in parts[b.key]),
+                    " ".join(r.source_hash for r in parts[b.key]),
+                    " ".join(r.target_hash for r in parts[b.key]))
+        for b in batches if b.key in parts), fine.seconds)
 
 
 def key_text(key_columns: Sequence[str], key: Key) -> str:
@@ -161,21 +192,23 @@ def session(conn: Connection) -> None:
         cur.execute("SET SESSION group_concat_max_len = 1073741824")
 
 
-def split_points(conn: Connection, table: Table, rng: KeyRange | None, step: int) -> list[Key]:
-    """Every ``step``-th key inside ``rng`` (the first row excluded), each sought from the one
-    before through the key's index, so the range's keys are walked once in all."""
+def split_points(conn: Connection, table: Table, rng: KeyRange | None, step: int,
+                 most: int = FANOUT - 1) -> list[Key]:
+    """Every ``step``-th key inside ``rng`` (the first row excluded), at most ``most`` of them,
+    each sought from the one before through the key's index (the keys are walked once)."""
     points: list[Key] = []
     lower = None if rng is None else rng.lower
     upper = None if rng is None else rng.upper
-    while True:
+    while len(points) < most:
         pred, params = range_predicate(table.key, KeyRange(points[-1] if points else lower, upper))
         with conn.cursor() as cur:
             cur.execute(key_order.seek_boundary_sql(table.name, table.key, table.key_index, pred),
                         [*params, step])
             row = cur.fetchone()
         if row is None:
-            return points
+            break
         points.append(tuple(row))
+    return points
 
 
 def key_span(conn: Connection, table: Table, rng: KeyRange | None) -> tuple[int | None, int | None]:
@@ -268,23 +301,23 @@ def _integer_key(table: Table) -> bool:
     return len(table.key) == 1 and table.column(table.key[0]).data_type in INTEGER_TYPES
 
 
-def _points(pair: _Pair, table: Table, suspect: Suspect) -> list[Key]:
-    """Where to cut ``suspect``: an integer key in even widths between its smallest and largest
-    key on either side (two index look-ups, no scan); any other key every so many rows of the
-    side with more rows (one index seek per point)."""
+def cut_points(conn: Connection, table: Table, rng: KeyRange | None, rows: int,
+               parts: int = FANOUT) -> list[Key]:
+    """Where to cut ``rng`` into about ``parts`` sub-ranges, read on ``conn``'s side (the one
+    with more rows): an integer key in even widths between the smallest and largest key there
+    (two index look-ups, no scan), any other key every ``rows / parts`` rows (one index seek
+    per point). Rows only on the other side still fall in a sub-range: the first and last keep
+    ``rng``'s own ends."""
     if _integer_key(table):
-        spans = [s for s in pair.both(key_span, table, suspect.range) if s[0] is not None]
-        if not spans:
-            return []
-        lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
-        return [(p,) for p in integer_points(int(lo), int(hi))]
-    side = pair.src if suspect.source_rows >= suspect.target_rows else pair.tgt
-    return split_points(side, table, suspect.range, step_for(suspect.rows))
+        lo, hi = key_span(conn, table, rng)
+        return [] if lo is None else [(p,) for p in integer_points(int(lo), int(hi), parts)]
+    return split_points(conn, table, rng, step_for(rows, parts), parts - 1)
 
 
 def _narrow(pair: _Pair, table: Table, suspect: Suspect, by_meaning: Sequence[str]) -> list[Suspect]:
     """The sub-ranges of ``suspect`` that still differ (``[suspect]`` if it cannot be split)."""
-    points = _points(pair, table, suspect)
+    side = pair.src if suspect.source_rows >= suspect.target_rows else pair.tgt
+    points = cut_points(side, table, suspect.range, suspect.rows, parts_for(suspect.rows))
     if not points:
         return [suspect]
     subranges = split(suspect.range, points)
@@ -364,30 +397,43 @@ class TableRows:
         return ["batches " + ", ".join(r.batch for r in bad)] if bad else []
 
 
-def name_rows(source: DbSettings, target: DbSettings, table: Table, batches: Sequence[Batch],
-              verification: TableVerification, limit: int = MAX_KEYS) -> TableRows:
-    """The rows behind ``verification``'s mismatched batches (of ``batches``, as verified);
-    the batches' row counts come from the verification, so no range is counted again."""
+def _sub_batches(source: DbSettings, table: Table, batches: Sequence[Batch]) -> list[Batch]:
+    """Each batch as :data:`PRESPLIT` sub-ranges (cut on the source), keeping its key."""
+    rows = math.ceil(table.rows_estimate / max(1, len(batches)))
+    with connect(source) as conn:
+        try:
+            session(conn)
+            return [Batch(b.table, b.index, b.key, sub)
+                    for b in batches
+                    for sub in split(b.range, cut_points(conn, table, b.range, rows, PRESPLIT))]
+        except pymysql.err.MySQLError as exc:
+            raise describe_error(exc, source) from exc
+
+
+def _named(source: DbSettings, target: DbSettings, table: Table, suspects: Sequence[Suspect],
+           batches: Sequence[Batch], limit: int) -> tuple[RowDifference, ...]:
+    with connect(source) as src, connect(target) as tgt:
+        session(src)
+        session(tgt)
+        if not table.key:
+            return row_differences(src, tgt, table, batches, limit)
+        return locate(src, tgt, table, suspects, limit, compared_by_meaning(src, tgt, table))
+
+
+def verify_rows(source: DbSettings, target: DbSettings, table: Table, batches: Sequence[Batch],
+                limit: int = MAX_KEYS) -> TableRows:
+    """``table``'s batches compared (:func:`~migration_assets.lib.verify.checksums.verify_table`,
+    each batch in :data:`PRESPLIT` sub-ranges, so the first split costs no second pass), and
+    the first ``limit`` rows behind the sub-ranges that differ named."""
     started = time.monotonic()
-    ranges = {b.key: b for b in batches}
-    wrong = [r for r in verification.checksum_mismatches if r.batch in ranges]
-    found: tuple[RowDifference, ...] = ()
-    if wrong:
-        with connect(source) as src, connect(target) as tgt:
-            for conn, settings in ((src, source), (tgt, target)):
-                try:
-                    session(conn)
-                except pymysql.err.MySQLError as exc:
-                    raise describe_error(exc, settings) from exc
-            try:
-                if not table.key:
-                    found = row_differences(src, tgt, table, [ranges[r.batch] for r in wrong], limit)
-                else:
-                    suspects = [Suspect(ranges[r.batch].range, r.source_rows, r.target_rows)
-                                for r in wrong]
-                    found = locate(src, tgt, table, suspects, limit,
-                                   compared_by_meaning(src, tgt, table))
-            except pymysql.err.MySQLError as exc:
-                raise MigrationError(f"naming the rows that differ in table {table.name}: "
-                                     f"{exc.args[-1]}") from exc
-    return TableRows(verification, found, verification.seconds + time.monotonic() - started)
+    todo = [b for b in batches if not b.empty]
+    try:
+        sub = _sub_batches(source, table, todo) if table.key else todo
+        fine = verify_table(source, target, table, sub)
+        suspects = [Suspect(b.range, r.source_rows, r.target_rows)
+                    for b, r in zip(sub, fine.ranges, strict=True) if not (r.hash_ok and r.count_ok)]
+        found = _named(source, target, table, suspects, todo, limit) if suspects else ()
+    except pymysql.err.MySQLError as exc:
+        raise MigrationError(f"naming the rows that differ in table {table.name}: "
+                             f"{exc.args[-1]}") from exc
+    return TableRows(rolled_up(table, todo, fine), found, time.monotonic() - started)
