@@ -268,3 +268,32 @@ def test_one_partition_is_reported_as_part_of_the_table_and_checks_alone_verify_
     assert results[CHECKSUM_CHECK].metadata["scope"].value == "whole table"
     assert results[ROW_COUNT_CHECK].metadata["target_rows"].value == hi - lo
     assert query(source, "SELECT COUNT(*) FROM orders")[0][0] == orders.rows_estimate
+
+
+def test_definitions_are_built_once_per_catalog_and_environment(monkeypatch, tmp_path) -> None:
+    """`dagster job execute` asks for the definitions six times before and during one run:
+    the same catalog and environment give the same object; a changed catalog file or
+    environment builds them again (issue 11: the fixed cost of a run)."""
+    catalog = tmp_path / "catalog.json"
+    shutil.copy(PROJECT_ROOT / "db" / "catalog.json", catalog)
+    monkeypatch.setenv("DBMIGRATE_CATALOG", str(catalog))
+    first = load_defs()
+    assert load_defs() is first
+    text = catalog.read_text(encoding="utf-8")
+    catalog.write_text(text.replace('"batches": ', '"batches":  ', 1), encoding="utf-8")
+    os.utime(catalog, ns=(1, 1))  # another modification time whatever the clock's resolution
+    second = load_defs()
+    assert second is not first and load_defs() is second
+    monkeypatch.setenv("DBMIGRATE_WORKERS", "2")
+    assert load_defs() is not second
+
+
+def test_building_the_code_location_loads_no_dataframe_library() -> None:
+    """pandera, polars and pandas cost about a second of imports before every run; they load
+    only when a table has a column the target could refuse (lib/copy/chunk_schema)."""
+    code = ("import sys; from migration_assets.definitions import defs; defs(); "
+            "print(sorted(m for m in ('pandera', 'polars', 'pandas') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env_for(None, None),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
