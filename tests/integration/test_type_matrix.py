@@ -130,3 +130,44 @@ def test_type_round_trip(copied, n: int, column_type: str) -> None:
                     cur.execute(sql)
                     rows.append(cur.fetchall())
         assert rows[1] == rows[0], f"{column_type}: {expr}"
+
+
+def test_every_check_skipped_between_identical_types_passes_on_every_edge_value(
+        copied, monkeypatch) -> None:
+    """Between identical column types the load runs no pandera check (issue 11: they cannot
+    fail). Proof that nothing is weaker: the same load with every check of every column on,
+    over every edge value of every type, passes too."""
+    import dataclasses
+    import functools
+    import uuid
+
+    from migration_assets.lib.copy import chunk_schema, runner
+    from migration_assets.lib.copy.validation import ChunkValidator, can_refuse
+
+    source, target, _results = copied
+    catalog = read_catalog(source)
+    assert not any(can_refuse(c, c) for t in catalog.tables for c in t.columns)
+    monkeypatch.setattr(runner, "ChunkValidator",
+                        functools.partial(ChunkValidator, skip_identical=False))
+    checked: list[int] = []
+    check_chunk = chunk_schema.check_chunk
+
+    def counted(*args, **kwargs) -> int:
+        checked.append(check_chunk(*args, **kwargs))
+        return checked[-1]
+
+    monkeypatch.setattr(chunk_schema, "check_chunk", counted)
+    again = dataclasses.replace(target, database=f"types_f_{uuid.uuid4().hex[:8]}")
+    with connect(again, use_database=False) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {again.database} CHARACTER SET utf8mb4")
+    try:
+        for n, (column_type, _values) in enumerate(CASES):
+            query(again, f"CREATE TABLE t{n:02d} (id INT PRIMARY KEY, v {column_type} NULL)"
+                  if "NULL" not in column_type else
+                  f"CREATE TABLE t{n:02d} (id INT PRIMARY KEY, v {column_type})")
+        results = list(FullLoad(catalog, source, again, workers=3).run(list(catalog.tables),
+                                                                       catalog.partition_keys))
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+        assert sum(checked) == sum(len(values) + 1 for _type, values in CASES)
+    finally:
+        query(again, f"DROP DATABASE {again.database}")
