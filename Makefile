@@ -40,7 +40,7 @@ demo: install
 	@$(BIN)/dbmigrate dev down --state-dir $(STATE) > /dev/null 2>&1 || true  # a re-run starts over
 	@$(MAKE) --no-print-directory up
 	. ./$(ENV_FILE) && $(BIN)/dbmigrate demo-data --scale $(DEMO_SCALE) --replace
-	. ./$(ENV_FILE) && $(BIN)/dbmigrate catalog refresh
+	. ./$(ENV_FILE) && $(BIN)/dbmigrate catalog refresh --batches 16  # the demo shows 16 partitions per table
 	@. ./$(ENV_FILE) && bash scripts/demo.sh
 	@$(MAKE) --no-print-directory demo-report
 
