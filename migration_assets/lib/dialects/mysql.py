@@ -159,7 +159,7 @@ def transit_text_sums(text: bytes) -> tuple[int, int]:
     """(rows, sum of row hashes) of newline-terminated transit lines: exactly what
     :func:`range_hash_expr` gives on the server that rendered them (the lines are ASCII, so
     the server hashes the same bytes). Read in pieces of about :data:`HASH_PIECE_BYTES`, so
-    the lines of a whole 16 MB chunk are never all held as objects at once."""
+    the lines of a whole 8 MB chunk are never all held as objects at once."""
     rows = total = 0
     sha1, from_bytes = hashlib.sha1, int.from_bytes
     start, size = 0, len(text)
