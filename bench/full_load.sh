@@ -58,14 +58,14 @@ verify() {  # database on the target -> "intact" or the failure
 }
 fresh() { mysql "${MYSQL_DST[@]}" -e "DROP DATABASE IF EXISTS \`$1\`; CREATE DATABASE \`$1\` CHARACTER SET utf8mb4"; }
 
-# Each tool starts from the same target: the previous result's database dropped and the
-# target's dirty pages written out (a load leaves hundreds of MB for InnoDB to flush, which
-# would otherwise bill the next tool).
-settle() {  # [database to drop]
+# Each tool starts from the same servers: the previous result's database dropped and both
+# servers' dirty pages written out (a load, or the demo data just generated, leaves hundreds of
+# MB for InnoDB to flush, which would otherwise bill the next tool).
+dirty() { mysql "$@" -N -e "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'" | awk '{print $2}'; }
+settle() {  # [database to drop]; both servers (the source has just been filled, too)
   [ -z "${1:-}" ] || mysql "${MYSQL_DST[@]}" -e "DROP DATABASE IF EXISTS \`$1\`"
-  for _ in $(seq 60); do
-    dirty=$(mysql "${MYSQL_DST[@]}" -N -e "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'" | awk '{print $2}')
-    [ "${dirty:-0}" -lt 200 ] && return 0
+  for _ in $(seq 90); do
+    [ "$(dirty "${MYSQL_DST[@]}")" -lt 200 ] && [ "$(dirty "${MYSQL_SRC[@]}")" -lt 200 ] && return 0
     sleep 1
   done
 }

@@ -17,7 +17,8 @@ def _inputs() -> tuple:
     path = cat.resolve_path()
     try:
         stat = path.stat()
-        file = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        # catalog.save renames a new file into place: another inode even within one mtime tick
+        file = (str(path.resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
     except OSError:
         file = (str(path), None, None)  # a missing catalog: loading names it
     return file, frozenset(os.environ.items())

@@ -29,6 +29,7 @@ driver raised them, so the caller can retry the ones that are transient.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -99,8 +100,8 @@ class BatchStats:
     key_range: str
     attempts: int = 1
     #: (rows, hash sum) of the transit text read from the source, as the source's range hash
-    #: would give (``mysql.transit_text_sums``); None when the text does not cover the hashed
-    #: columns (generated columns) or a row was streamed in pieces.
+    #: would give (``mysql.transit_text_sums``; a streamed row hashed piece by piece); None
+    #: when the text does not cover the hashed columns (generated columns, a keyless table).
     source_sums: tuple[int, int] | None = None
 
     @property
@@ -227,7 +228,10 @@ class TableCopier:
         # generated invisible primary key `my_row_id`) is not in `*` but is in the line.
         self._select_list = ", ".join(quote(c.name) for c in self.table.copy_columns)
         self._columns = tuple(cols)
-        self._hash_text = not any(c.generated for c in self.table.columns)
+        # Keyless tables are read in LIMIT/OFFSET pages: their source side is hashed by the
+        # server over the whole range, so a page read twice or skipped cannot hide.
+        self._hash_text = bool(self.table.key) and not any(c.generated for c in self.table.columns)
+        self._packet = 0  # the source's max_allowed_packet, read when a row is streamed
         self._insert_sql = load_sql.InsertSql(self.table.name, self._columns)
         self._index = f" FORCE INDEX ({quote(self.table.key_index)})" if self.table.key_index else ""
 
@@ -253,11 +257,12 @@ class TableCopier:
             total_bytes += len(chunk)
             chunks += 1
             if sums is not None:
-                if isinstance(chunk, _Streamed):
-                    sums = None  # a row in pieces: the source hashes the range itself
+                if isinstance(chunk, _Streamed):  # hashed piece by piece as it was sent
+                    sums = None if chunk.row_hash is None else (sums[0] + 1, sums[1] + chunk.row_hash)
                 else:
                     n, total = transit_text_sums(chunk)
-                    sums = (sums[0] + n, sums[1] + total)
+                    # Every row the source counted is a line of the text, or its server hashes.
+                    sums = (sums[0] + n, sums[1] + total) if n == count else None
         described = describe_range(self.table, batch.range)
         return BatchStats(self.table.name, batch.key, rows, total_bytes, deleted,
                           time.monotonic() - started, chunks, described, source_sums=sums)
@@ -281,13 +286,19 @@ class TableCopier:
                 cur.execute(sql, params)
                 row = cur.fetchone()
                 warnings = cur.warning_count
-                messages: list[str] = []
+                shown: list[tuple] = []
                 if warnings:
                     cur.execute("SHOW WARNINGS")
-                    messages = [w[2] for w in cur.fetchall()]
+                    shown = list(cur.fetchall())
         except pymysql.err.MySQLError as exc:
             raise SourceError(f"table {self.table.name}: {describe_error(exc, self.source)}") from exc
-        return row, sum("cut by GROUP_CONCAT" in m for m in messages)
+        return row, sum(_cut(w) for w in shown)
+
+    def _source_packet(self, src: Connection) -> int:
+        if not self._packet:
+            (packet,), _ = self._read(src, "SELECT @@max_allowed_packet", [])
+            self._packet = int(packet)
+        return self._packet
 
     def _row_line(self, src: Connection) -> str:
         if not self._line:
@@ -410,10 +421,12 @@ class TableCopier:
                       params: list[Any]) -> Iterator[bytes]:
         q = quote(col.name)
         if col.data_type not in TEXT_TYPES | BINARY_TYPES | SPATIAL_TYPES:
+            # CONCAT: the server's own text of the value, as in a chunk's line (a Python
+            # datetime or float would print otherwise, and the row's hash would differ).
             expr = transfer_expr(col.name, col.data_type, server_of(src))
-            (value,), _ = self._read(src, f"SELECT {expr} {row_sql}",
-                                     params)
-            yield NULL_FIELD.encode() if value is None else str(value).encode()
+            (value,), _ = self._read(src, f"SELECT CONCAT({expr}) {row_sql}", params)
+            yield (NULL_FIELD.encode() if value is None
+                   else value.encode() if isinstance(value, str) else bytes(value))
             return
         text = col.data_type in TEXT_TYPES
         # Characters for text (a piece never splits one), bytes for binary.
@@ -422,11 +435,17 @@ class TableCopier:
         if length is None:
             yield NULL_FIELD.encode()
             return
-        step = STREAM_PIECE_BYTES // 4 if text else STREAM_PIECE_BYTES
+        # A piece's HEX must fit the source's max_allowed_packet (4 MB on MySQL 5.7), or the
+        # server returns NULL: up to 8 hex digits per character, 2 per byte.
+        room = max(1024, min(2 * STREAM_PIECE_BYTES, self._source_packet(src) - 1024))
+        step = max(1, room // 8) if text else max(1, room // 2)
         for start in range(1, int(length) + 1, step):
             piece = (f"HEX(CONVERT(SUBSTRING({q}, {start}, {step}) USING utf8mb4))" if text
                      else f"HEX(SUBSTRING({q}, {start}, {step}))")
-            (value,), _ = self._read(src, f"SELECT {piece} {row_sql}", params)
+            (value,), cut = self._read(src, f"SELECT {piece} {row_sql}", params)
+            if cut or value is None:
+                raise MigrationError(f"table {self.table.name}: a piece of {col.name} could not be "
+                                     "read whole from the source (over its max_allowed_packet)")
             yield value.encode() if isinstance(value, str) else bytes(value)
 
     # -- writing ---------------------------------------------------------------------------
@@ -634,6 +653,17 @@ class TableCopier:
         return f"{where}: the target rejected a value{key}: {first}"
 
 
+#: Warnings meaning the source's text of a chunk is not whole: GROUP_CONCAT cut at its limit
+#: (1260), or a HEX/CONCAT_WS result over max_allowed_packet (1301), which the server returns
+#: as NULL and IFNULL would have turned into ``\N``: read as a NULL, silently, if not caught.
+CUT_WARNINGS = (1260, 1301)
+
+
+def _cut(warning: tuple) -> bool:
+    code = warning[1] if len(warning) > 1 else None
+    return code in CUT_WARNINGS or "cut by GROUP_CONCAT" in str(warning[-1])
+
+
 def _refused_value(exc: pymysql.err.MySQLError) -> bool:
     """A statement error meaning a value or row was refused (not a lock, not a lost server)."""
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
@@ -649,12 +679,20 @@ class _Streamed:
     def __init__(self, pieces: Callable[[], Iterator[bytes]]) -> None:
         self._pieces = pieces
         self.sizes: list[int] = []
+        #: The row's hash as the source server's range hash counts it (SHA-1 of the line
+        #: without its newline), once every piece has been read; the source itself may not be
+        #: able to: the row's text can be longer than its max_allowed_packet.
+        self.row_hash: int | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        self.sizes = []
+        self.sizes, self.row_hash = [], None
+        digest = hashlib.sha1()
         for piece in self._pieces():
             self.sizes.append(len(piece))
+            if piece != b"\n":  # the line's end (a field piece never is a bare newline)
+                digest.update(piece)
             yield piece
+        self.row_hash = int.from_bytes(digest.digest()[:8], "big")
 
     def __len__(self) -> int:
         return sum(self.sizes)

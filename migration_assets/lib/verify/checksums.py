@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import pymysql
 import pymysql.cursors
@@ -42,6 +43,8 @@ from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import json_semantic
 from migration_assets.lib.verify.json_semantic import JsonColumns
 
+#: "Result of ...() was larger than max_allowed_packet": the server gave NULL instead.
+PACKET_OVERFLOW = 1301
 #: Rows fetched at a time from the unbuffered read of JSON values.
 JSON_PIECE_ROWS = 1000
 
@@ -170,11 +173,29 @@ def range_sums(conn: Connection, table: Table, batches: list[Batch],
         with conn.cursor() as cur:
             cur.execute(f"SELECT COUNT(*), {h} FROM {quote(table.name)} WHERE {pred}", params)
             count, digest = cur.fetchone()
+            if cur.warning_count:
+                refuse_unhashable(cur, f"table {table.name}, batch {batch.key}")
         text = str(digest).lower()
         if by_meaning:
             text += f"+json:{_json_sum(conn, table, by_meaning, pred, params)}"
         out.append((int(count), text))
     return out
+
+
+def refuse_unhashable(cur: Any, where: str) -> None:
+    """Stop a hash that did not see every row whole: a row's text over the server's
+    max_allowed_packet is NULL (warning 1301), so its hash would be that of a NULL, or it
+    would drop out of the sum, and two different rows would compare equal."""
+    cur.execute("SHOW WARNINGS")
+    over = [w for w in cur.fetchall() if len(w) > 1 and w[1] == PACKET_OVERFLOW]
+    if over:
+        cur.execute("SELECT @@max_allowed_packet")
+        packet = int(cur.fetchone()[0])
+        raise MigrationError(
+            f"{where}: a row is longer than this server's "
+            f"max_allowed_packet ({packet:,} bytes) once written as text, so it cannot be "
+            "compared; raise max_allowed_packet on both servers (SET GLOBAL max_allowed_packet "
+            "= 1073741824, up to 1 GB) and verify again")
 
 
 def _range_sums(conn: Connection, settings: DbSettings, table: Table, batches: list[Batch],

@@ -56,6 +56,7 @@ from migration_assets.lib.verify.checksums import (
     compared_by_meaning,
     hashed_columns,
     range_sums,
+    refuse_unhashable,
     verify_table,
 )
 
@@ -231,18 +232,28 @@ def row_hashes(conn: Connection, table: Table, rng: KeyRange | None,
     others = hashed_columns(table, by_meaning)
     line = row_hash_expr(others, server) if others else "0"
     reads = "".join(", " + json_sql.read_expr(c, server) for c in by_meaning)
+    where = f"table {table.name}, rows {describe_range(table, rng)}"
     with conn.cursor() as cur:
         if table.key:
             cur.execute(f"SELECT {key}, {line}{reads} FROM {quote(table.name)} "
                         f"WHERE {pred}", params)
             n = len(table.key)
-            return {tuple(r[:n]): _combined(r[n], r[n + 1:]) for r in cur.fetchall()}
+            rows = cur.fetchall()
+            if cur.warning_count:
+                refuse_unhashable(cur, where)
+            return {tuple(r[:n]): _combined(r[n], r[n + 1:]) for r in rows}
         if not by_meaning:
             cur.execute(f"SELECT {line}, COUNT(*) FROM {quote(table.name)} GROUP BY 1")
-            return {(_combined(h, ()),): str(n) for h, n in cur.fetchall()}
+            rows = cur.fetchall()
+            if cur.warning_count:
+                refuse_unhashable(cur, where)
+            return {(_combined(h, ()),): str(n) for h, n in rows}
         cur.execute(f"SELECT {line}{reads} FROM {quote(table.name)}")
+        rows = cur.fetchall()
+        if cur.warning_count:
+            refuse_unhashable(cur, where)
         counts: dict[Key, int] = {}
-        for r in cur.fetchall():
+        for r in rows:
             h = (_combined(r[0], r[1:]),)
             counts[h] = counts.get(h, 0) + 1
         return {h: str(n) for h, n in counts.items()}
