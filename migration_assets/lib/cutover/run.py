@@ -53,7 +53,7 @@ from migration_assets.lib.dialects.mysql import quote
 from migration_assets.lib.dialects.replication import replication_caveat
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.history import DEFAULT_TABLE as HISTORY_TABLE
-from migration_assets.lib.verify.checksums import verify_table
+from migration_assets.lib.verify.checksums import comparing_session, verify_table
 from migration_assets.lib.verify.live import row_differences, verify_live
 from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
@@ -71,14 +71,6 @@ class CutoverSettings:
 
 
 # -- server facts (small reads, each in one place) ---------------------------------------------
-def _session(conn: Connection) -> None:
-    """The settings the checksums and row comparison were defined under."""
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION time_zone = '+00:00'")
-        cur.execute("SET SESSION sql_mode = ''")
-        cur.execute("SET SESSION group_concat_max_len = 1073741824")
-
-
 def _scalar(conn: Connection, sql: str):  # noqa: ANN202 - a server value
     with conn.cursor() as cur:
         cur.execute(sql)
@@ -464,8 +456,8 @@ def verify_one(source: DbSettings, target: DbSettings, catalog: Catalog, table: 
     if not v.checksum_ok:
         wrong = {r.batch for r in v.checksum_mismatches}
         with connect(source) as src, connect(target) as tgt:
-            _session(src)
-            _session(tgt)
+            comparing_session(src)
+            comparing_session(tgt)
             found = row_differences(src, tgt, table, [b for b in batches if b.key in wrong], limit=5)
         detail = "; ".join(d.describe() for d in found)
     row = report.table_row(table.name, v, v.seconds, detail=detail)

@@ -98,10 +98,13 @@ class TableVerification:
         return [r for r in self.ranges if not (r.hash_ok and r.count_ok)]
 
 
-def _session(conn: Connection) -> None:
+def comparing_session(conn: Connection) -> None:
+    """The settings every comparison is defined under (checksums, row listings, cutover): UTC,
+    zero dates as they are, group_concat results as long as the server allows."""
     with conn.cursor() as cur:
         cur.execute("SET SESSION time_zone = '+00:00'")
         cur.execute("SET SESSION sql_mode = ''")
+        cur.execute("SET SESSION group_concat_max_len = 1073741824")
 
 
 def hashed_columns(table: Table, by_meaning: Sequence[str] = ()) -> list[tuple[str, str]]:
@@ -209,7 +212,7 @@ def _range_sums(conn: Connection, settings: DbSettings, table: Table, batches: l
 def _open(settings: DbSettings) -> Connection:
     conn = open_connection(settings)
     try:
-        _session(conn)
+        comparing_session(conn)
     except pymysql.err.MySQLError as exc:
         conn.close()
         raise MigrationError(f"verifying: {describe_error(exc, settings)}") from exc

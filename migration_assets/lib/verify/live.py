@@ -47,9 +47,10 @@ from migration_assets.lib.verify.checksums import (
     TableVerification,
     compare,
     compared_by_meaning,
+    comparing_session,
     range_sums,
 )
-from migration_assets.lib.verify.row_diff import RowDifference, row_differences, session
+from migration_assets.lib.verify.row_diff import RowDifference, row_differences
 from migration_assets.lib.verify.schema_diff import compare_objects, find_drift, summarize
 
 RECHECKS = 5  # for engines without exact alignment
@@ -104,9 +105,9 @@ def verify_table_aligned(source: DbSettings, target: DbSettings, table: Table, b
     """One round with the target held at the source snapshot's position (replication engine)."""
     stream.pause_applier()
     try:
-        with snap_mod.snapshot(source, 1, strategy, setup=session) as snap, \
+        with snap_mod.snapshot(source, 1, strategy, setup=comparing_session) as snap, \
                 connect(target) as tgt:
-            session(tgt)
+            comparing_session(tgt)
             stream.apply_until(snap.position)
             reader = snap.lease()
             verification = _hash_both(reader, tgt, table, batches)
@@ -128,8 +129,8 @@ def verify_table_rechecked(source: DbSettings, target: DbSettings, table: Table,
     position = None
     differences: tuple[RowDifference, ...] = ()
     for attempt in range(RECHECKS + 1):
-        with snap_mod.snapshot(source, 1, strategy, setup=session) as snap, connect(target) as tgt:
-            session(tgt)
+        with snap_mod.snapshot(source, 1, strategy, setup=comparing_session) as snap, connect(target) as tgt:
+            comparing_session(tgt)
             position = snap.position
             reader = snap.lease()
             v = _hash_both(reader, tgt, table, todo)

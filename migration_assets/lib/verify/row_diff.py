@@ -54,6 +54,7 @@ from migration_assets.lib.verify.checksums import (
     RangeResult,
     TableVerification,
     compared_by_meaning,
+    comparing_session,
     hashed_columns,
     range_sums,
     refuse_unhashable,
@@ -185,14 +186,6 @@ def differing_counts(source: Mapping[Key, str], target: Mapping[Key, str]) -> li
 
 
 # -- reading the servers ---------------------------------------------------------------------
-def session(conn: Connection) -> None:
-    """The comparing session: UTC, zero dates as they are, long group_concat results."""
-    with conn.cursor() as cur:
-        cur.execute("SET SESSION time_zone = '+00:00'")
-        cur.execute("SET SESSION sql_mode = ''")
-        cur.execute("SET SESSION group_concat_max_len = 1073741824")
-
-
 def split_points(conn: Connection, table: Table, rng: KeyRange | None, step: int,
                  most: int = FANOUT - 1) -> list[Key]:
     """Every ``step``-th key inside ``rng`` (the first row excluded), at most ``most`` of them,
@@ -413,7 +406,7 @@ def _sub_batches(source: DbSettings, table: Table, batches: Sequence[Batch]) -> 
     rows = math.ceil(table.rows_estimate / max(1, len(batches)))
     with connect(source) as conn:
         try:
-            session(conn)
+            comparing_session(conn)
             return [Batch(b.table, b.index, b.key, sub)
                     for b in batches
                     for sub in split(b.range, cut_points(conn, table, b.range, rows, PRESPLIT))]
@@ -424,8 +417,8 @@ def _sub_batches(source: DbSettings, table: Table, batches: Sequence[Batch]) -> 
 def _named(source: DbSettings, target: DbSettings, table: Table, suspects: Sequence[Suspect],
            batches: Sequence[Batch], limit: int) -> tuple[RowDifference, ...]:
     with connect(source) as src, connect(target) as tgt:
-        session(src)
-        session(tgt)
+        comparing_session(src)
+        comparing_session(tgt)
         if not table.key:
             return row_differences(src, tgt, table, batches, limit)
         return locate(src, tgt, table, suspects, limit, compared_by_meaning(src, tgt, table))
