@@ -199,3 +199,23 @@ def watch_servers() -> None:
 default_target_only = pytest.mark.skipif(
     os.environ.get("DBMIGRATE_TEST_TARGET_LOCAL_INFILE", "1").strip() == "0",
     reason="checks the default target (local_infile on); this run starts it with local_infile off")
+
+
+@contextlib.contextmanager
+def own_server(role: str, base_dir: Path, *statements: str):  # noqa: ANN201 - Iterator[Instance]
+    """A server of this test module's own (a setting no other test may see), set up by
+    ``statements`` run as its administrator, stopped afterwards whatever happens."""
+    from migration_assets.lib.localdev import mariadb
+
+    instance = mariadb.start(role, base_dir)
+    try:
+        conn = mariadb.admin_connection(instance.socket)
+        try:
+            with conn.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+        finally:
+            conn.close()
+        yield instance
+    finally:
+        mariadb.stop(instance)

@@ -24,25 +24,16 @@ from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad, TableResult
 from migration_assets.lib.dialects.flavor import Server, pretend
 from migration_assets.lib.introspect import read_catalog
-from migration_assets.lib.localdev import mariadb
 from migration_assets.lib.localdev.mariadb import Instance
-from tests.helpers import default_target_only, query
+from tests.helpers import default_target_only, own_server, query
 from tests.integration.test_type_matrix import BYTES_EXPR, CASES, _insert
 
 
 @pytest.fixture(scope="module")
 def no_infile_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
-    instance = mariadb.start("target", tmp_path_factory.mktemp("noinfile"))
-    try:
-        conn = mariadb.admin_connection(instance.socket)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SET GLOBAL local_infile = 0")
-        finally:
-            conn.close()
+    with own_server("target", tmp_path_factory.mktemp("noinfile"),
+                    "SET GLOBAL local_infile = 0") as instance:
         yield instance
-    finally:
-        mariadb.stop(instance)
 
 
 def _databases(source_server: Instance, target: Instance, prefix: str) -> tuple[DbSettings, DbSettings]:

@@ -18,10 +18,9 @@ from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.introspect import read_catalog
-from migration_assets.lib.localdev import mariadb
 from migration_assets.lib.localdev.mariadb import Instance
 from migration_assets.lib.verify.checksums import verify_table
-from tests.helpers import query
+from tests.helpers import own_server, query
 
 pytestmark = pytest.mark.local_servers
 
@@ -30,17 +29,9 @@ PACKET = 1 << 20
 
 @pytest.fixture(scope="module")
 def small_packet_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
-    instance = mariadb.start("source", tmp_path_factory.mktemp("packet"))
-    try:
-        conn = mariadb.admin_connection(instance.socket)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f"SET GLOBAL max_allowed_packet = {PACKET}")
-        finally:
-            conn.close()
+    with own_server("source", tmp_path_factory.mktemp("packet"),
+                    f"SET GLOBAL max_allowed_packet = {PACKET}") as instance:
         yield instance
-    finally:
-        mariadb.stop(instance)
 
 
 def test_a_value_over_the_packet_as_text_loads_exactly_and_is_never_a_silent_match(
