@@ -64,8 +64,8 @@ fresh() { mysql "${MYSQL_DST[@]}" -e "DROP DATABASE IF EXISTS \`$1\`; CREATE DAT
 dirty() { mysql "$@" -N -e "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'" | awk '{print $2}'; }
 settle() {  # [database to drop]; both servers (the source has just been filled, too)
   [ -z "${1:-}" ] || mysql "${MYSQL_DST[@]}" -e "DROP DATABASE IF EXISTS \`$1\`"
-  for _ in $(seq 90); do
-    [ "$(dirty "${MYSQL_DST[@]}")" -lt 200 ] && [ "$(dirty "${MYSQL_SRC[@]}")" -lt 200 ] && return 0
+  for _ in $(seq 20); do  # InnoDB writes idle dirty pages slowly: at most 20 s, then go
+    [ "$(dirty "${MYSQL_DST[@]}")" -lt 500 ] && [ "$(dirty "${MYSQL_SRC[@]}")" -lt 500 ] && return 0
     sleep 1
   done
 }
