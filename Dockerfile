@@ -1,0 +1,69 @@
+# syntax=docker/dockerfile:1
+#
+# One image for the three Dagster processes of the migration; the command picks the role. The
+# CMD below runs the code location (a gRPC code server on port 4000); the other two, pointed at
+# it (`code`: the code server's host name, e.g. its compose service):
+#
+#   webserver:  dagster-webserver -h 0.0.0.0 -p 3000 --grpc-host code --grpc-port 4000
+#   daemon:     dagster-daemon run --grpc-host code --grpc-port 4000
+#
+# The instance (run/event storage, run launcher) is $DAGSTER_HOME/dagster.yaml: mount the
+# deployment's file there; without one Dagster keeps sqlite files in $DAGSTER_HOME. No
+# workspace.yaml is needed: the code server loads the module, the others reach it over gRPC.
+#
+# No MySQL/MariaDB client tools are installed: the package talks to both servers through
+# PyMySQL, and its only child processes (`dbmigrate dev up/down`) start local MariaDB servers
+# for development, which have no place in this image.
+#
+# Layers: dependencies come from requirements.lock alone, so a code change rebuilds only the
+# small wheel stage and the last install layer.
+
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# ---- the package as a wheel (setuptools stays in this stage) -------------------------------
+FROM base AS wheel
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY migration_assets ./migration_assets
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+
+# ---- runtime ---------------------------------------------------------------------------------
+FROM base AS runtime
+RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin dagster \
+    && python -m venv /opt/venv \
+    && mkdir -p /opt/dagster/dagster_home \
+    && chown dagster:dagster /opt/dagster/dagster_home
+ENV PATH=/opt/venv/bin:$PATH \
+    DAGSTER_HOME=/opt/dagster/dagster_home
+
+# Exactly the lock, nothing resolved at build time: --no-deps installs only the pinned lines,
+# and `pip check` fails the build if the lock misses a dependency.
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --no-cache-dir --no-deps -r /tmp/requirements.lock \
+    && pip check \
+    && rm /tmp/requirements.lock
+
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-cache-dir --no-deps /tmp/wheels/migration_assets-*.whl \
+    && rm -r /tmp/wheels
+
+# The default catalog and migrations (db/catalog.json, db/migrations) resolve from the working
+# directory; a deployment may mount its own or point DBMIGRATE_CATALOG / DBMIGRATE_MIGRATIONS_DIR
+# elsewhere.
+WORKDIR /opt/dagster/app
+COPY db ./db
+
+# Numeric, so a runtime that forbids root (runAsNonRoot) can verify it without /etc/passwd.
+USER 10001:10001
+EXPOSE 4000
+
+# For the code server; a webserver or daemon container overrides it (compose `healthcheck:`).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["dagster", "api", "grpc-health-check", "-p", "4000"]
+
+CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", \
+     "-m", "migration_assets", "--location-name", "migration_assets"]
