@@ -15,25 +15,18 @@
 # PyMySQL, and its only child processes (`dbmigrate dev up/down`) start local MariaDB servers
 # for development, which have no place in this image.
 #
-# Layers: dependencies come from requirements.lock alone, so a code change rebuilds only the
-# small wheel stage and the last install layer.
+# Layers: dependencies come from requirements.lock alone and are installed before any code, so a
+# code change rebuilds only the last layers. The package is installed editable in its project
+# directory, as Dagster's own deploy template does: load_from_defs_folder finds the project by
+# its pyproject.toml ([tool.dg]), which a wheel in site-packages leaves behind.
 
-FROM python:3.11-slim AS base
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# ---- the package as a wheel (setuptools stays in this stage) -------------------------------
-FROM base AS wheel
-WORKDIR /src
-COPY pyproject.toml README.md ./
-COPY migration_assets ./migration_assets
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
-
-# ---- runtime ---------------------------------------------------------------------------------
-FROM base AS runtime
-RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin dagster \
+RUN useradd --system --uid 10001 --user-group --create-home --shell /usr/sbin/nologin dagster \
     && python -m venv /opt/venv \
     && mkdir -p /opt/dagster/dagster_home \
     && chown dagster:dagster /opt/dagster/dagster_home
@@ -47,18 +40,23 @@ RUN pip install --no-cache-dir --no-deps -r /tmp/requirements.lock \
     && pip check \
     && rm /tmp/requirements.lock
 
-COPY --from=wheel /wheels /tmp/wheels
-RUN pip install --no-cache-dir --no-deps /tmp/wheels/migration_assets-*.whl \
-    && rm -r /tmp/wheels
-
-# The default catalog and migrations (db/catalog.json, db/migrations) resolve from the working
-# directory; a deployment may mount its own or point DBMIGRATE_CATALOG / DBMIGRATE_MIGRATIONS_DIR
-# elsewhere.
+# The default catalog and migrations (db/catalog.json, db/migrations) resolve from here; a
+# deployment may mount its own or point DBMIGRATE_CATALOG / DBMIGRATE_MIGRATIONS_DIR elsewhere.
 WORKDIR /opt/dagster/app
+COPY pyproject.toml README.md ./
+COPY migration_assets ./migration_assets
+RUN pip install --no-cache-dir --no-deps --editable .
 COPY db ./db
 
 # Numeric, so a runtime that forbids root (runAsNonRoot) can verify it without /etc/passwd.
 USER 10001:10001
+
+# A code location that cannot load fails the build, not the first deployment (the code server
+# itself stays up and healthy to report a load error). Its instance is a throwaway.
+RUN home="$(mktemp -d)" \
+    && DAGSTER_HOME="$home" dagster definitions validate -m migration_assets \
+    && rm -r "$home"
+
 EXPOSE 4000
 
 # For the code server; a webserver or daemon container overrides it (compose `healthcheck:`).
