@@ -59,7 +59,8 @@ RUN home="$(mktemp -d)" \
 
 EXPOSE 4000
 
-# For the code server; a webserver or daemon container overrides it (compose `healthcheck:`).
+# For the code server. A daemon container overrides it with `dagster-daemon liveness-check`, a
+# webserver with a GET of http://localhost:3000/server_info (python -c, there is no curl).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
     CMD ["dagster", "api", "grpc-health-check", "-p", "4000"]
 
