@@ -12,7 +12,7 @@ export DAGSTER_HOME := $(CURDIR)/.dagster_home
 $(BIN)/dbmigrate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'  # the image's versions (tests/test_dockerfile.py)
 	touch $@
 
 install: $(BIN)/dbmigrate .venv-checkov/bin/checkov
