@@ -24,7 +24,7 @@ from migration_assets.lib.dialects.mysql import DEFAULT_CHARSET, DEFAULT_COLLATI
 from tests.helpers import PROJECT_ROOT
 
 TERRAFORM = PROJECT_ROOT / "terraform"
-MODULES = ["vpc", "security", "rds", "dms"]
+MODULES = ["vpc", "security", "rds", "dms", "monitoring", "onprem_vpn"]
 MIRROR_CANDIDATES = [os.environ.get("TF_PROVIDER_MIRROR", ""), "/opt/tf-plugins",
                      "/usr/share/terraform/plugins", "/usr/local/share/terraform/plugins",
                      str(Path.home() / ".terraform.d" / "plugins")]
@@ -190,32 +190,47 @@ AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-def _local_env(tf: Terraform, url: str, enable_dms: bool) -> Path:
+def _local_env(tf: Terraform, url: str, enable_dms: bool, extra: str = "") -> Path:
     env = tf.dir("environments/dev")
     (env / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
     (env / "test.auto.tfvars").write_text(
         f'aws_endpoint_url = "{url}"\nregion = "us-east-1"\nazs = ["us-east-1a", "us-east-1b"]\n'
         f'source_ca_pem = "{FAKE_PEM}"\nrds_ca_pem = "{FAKE_PEM}"\n'
-        f"enable_dms = {'true' if enable_dms else 'false'}\n")
+        f"enable_dms = {'true' if enable_dms else 'false'}\n{extra}")
     tf.init(env, "-reconfigure")
     return env
 
 
 def test_dev_environment_plans_the_full_stack_against_moto(tf: Terraform, moto_server: str) -> None:
-    env = _local_env(tf, moto_server, enable_dms=True)
+    # The VPN is planned here only: moto has no VPN connection routes or route propagation.
+    env = _local_env(tf, moto_server, enable_dms=True, extra=(
+        'onprem_vpn = { enabled = true, customer_gateway_ip = "203.0.113.10" }\n'))
     done = tf.run(env, "plan", "-input=false", env=AWS_ENV)
     for resource in ("module.rds.aws_rds_cluster.this", "module.dms[0].aws_dms_replication_task.this",
                      "module.dms[0].aws_dms_endpoint.source", "module.security.aws_kms_key.this",
-                     "module.vpc.aws_vpc.this", "module.dms[0].aws_cloudwatch_metric_alarm.this"):
+                     "module.vpc.aws_vpc.this",
+                     'module.monitoring.aws_cloudwatch_metric_alarm.this["dms-cdc-source-latency"]',
+                     'module.monitoring.aws_cloudwatch_metric_alarm.this["aurora-reader-1-replica-lag"]',
+                     "module.monitoring.aws_cloudwatch_event_rule.dms_task_failed[0]",
+                     "module.onprem_vpn[0].aws_vpn_connection.this",
+                     'module.onprem_vpn[0].aws_vpn_connection_route.this["192.168.0.0/16"]',
+                     "module.onprem_vpn[0].aws_vpn_gateway_route_propagation.this[0]",
+                     "module.onprem_vpn[0].aws_vpc_security_group_egress_rule.mysql_to_onprem"
+                     '["aurora 192.168.0.0/16"]'):
         assert resource in done.stdout, resource
+    # One set of alarms: the rds and dms modules' own are off where monitoring watches.
+    assert "module.dms[0].aws_cloudwatch_metric_alarm" not in done.stdout
+    assert "module.rds.aws_cloudwatch_metric_alarm" not in done.stdout
 
 
 def test_dev_environment_applies_and_destroys_against_moto(tf: Terraform, moto_server: str) -> None:
     # moto does not finish DMS certificate imports (the provider waits forever), so this apply
     # runs without DMS; the plan test above covers the DMS resources.
-    env = _local_env(tf, moto_server, enable_dms=False)
+    env = _local_env(tf, moto_server, enable_dms=False,
+                     extra='alarm_email_endpoints = ["dba@example.com"]\n')
     tf.run(env, "apply", "-auto-approve", "-input=false", env=AWS_ENV, timeout=900)
     outputs = json.loads(tf.run(env, "output", "-json", env=AWS_ENV).stdout)
+    _the_applied_alarms_notify_an_encrypted_topic(moto_server, outputs)
     rds = boto3.client("rds", endpoint_url=moto_server, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="migration-dev")["DBClusters"]
@@ -246,6 +261,26 @@ def test_dev_environment_applies_and_destroys_against_moto(tf: Terraform, moto_s
     _point_in_time_restore_of_the_applied_cluster(rds, cluster)
     tf.run(env, "destroy", "-auto-approve", "-input=false", env=AWS_ENV, timeout=900)
     assert rds.describe_db_clusters()["DBClusters"] == []
+
+
+def _the_applied_alarms_notify_an_encrypted_topic(url: str, outputs: dict) -> None:
+    session = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                   aws_secret_access_key="testing")
+    topic = outputs["alarm_topic_arn"]["value"]
+    alarms = boto3.client("cloudwatch", **session).describe_alarms()["MetricAlarms"]
+    names = sorted(a["AlarmName"] for a in alarms)
+    assert names == outputs["alarm_names"]["value"] == sorted(
+        f"migration-dev-aurora-{i}-{m}" for i in ("writer", "reader-1")
+        for m in ("cpu", "free-local-storage", "connections", "replica-lag"))
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [topic] and alarm["OKActions"] == [topic], alarm["AlarmName"]
+    lag = next(a for a in alarms if a["AlarmName"] == "migration-dev-aurora-reader-1-replica-lag")
+    assert (lag["MetricName"], lag["Dimensions"]) == (
+        "AuroraReplicaLag", [{"Name": "DBInstanceIdentifier", "Value": "migration-dev-reader-1"}])
+    sns = boto3.client("sns", **session)
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "dba@example.com")]
 
 
 def _point_in_time_restore_of_the_applied_cluster(rds, cluster: dict) -> None:

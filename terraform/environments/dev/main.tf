@@ -1,5 +1,6 @@
 ################################################################################
-# dev: VPC, security, Aurora MySQL 3 and DMS for the migration
+# dev: VPC, security, Aurora MySQL 3, DMS, monitoring and (optionally) the VPN
+# from on-premises
 ################################################################################
 
 locals {
@@ -46,7 +47,7 @@ module "rds" {
   kms_key_arn         = module.security.kms_key_arn
   deletion_protection = var.deletion_protection
   skip_final_snapshot = var.skip_final_snapshot
-  alarm_topic_arn     = module.security.alarm_topic_arn
+  create_alarms       = false # the monitoring module watches every instance
 
   collation_server               = var.aurora_collation_server
   binlog_for_reverse_replication = var.aurora_binlog_for_rollback
@@ -65,7 +66,7 @@ module "dms" {
   instance_class          = var.dms_instance_class
   multi_az                = var.dms_multi_az
   secrets_access_role_arn = module.security.dms_secrets_role_arn
-  alarm_topic_arn         = module.security.alarm_topic_arn
+  create_alarms           = false # the monitoring module watches the task
 
   source_endpoint = {
     secret_arn = module.security.source_secret_arn
@@ -80,6 +81,48 @@ module "dms" {
   # Generated from db/catalog.json by `dbmigrate dms mappings`; a test keeps them in step.
   table_mappings_json = file("${path.module}/dms/table-mappings.json")
   task_settings_json  = file("${path.module}/dms/task-settings.json")
+
+  tags = local.tags
+}
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  name            = local.name
+  email_endpoints = var.alarm_email_endpoints
+  https_endpoint  = var.alarm_https_endpoint
+  thresholds      = var.alarm_thresholds
+
+  aurora_instances = zipmap(
+    concat(["writer"], [for i in range(var.aurora_reader_count) : "reader-${i + 1}"]),
+    module.rds.instance_ids,
+  )
+  # The dms module names its replication instance after local.name (CloudWatch's dimension).
+  dms_tasks = var.enable_dms ? {
+    cdc = { replication_instance_id = local.name, task_arn = module.dms[0].replication_task_arn }
+  } : {}
+
+  tags = local.tags
+}
+
+module "onprem_vpn" {
+  source = "../../modules/onprem_vpn"
+  count  = var.onprem_vpn.enabled ? 1 : 0
+
+  name                           = local.name
+  vpc_id                         = module.vpc.vpc_id
+  onprem_cidrs                   = var.onprem_cidrs
+  customer_gateway               = { ip_address = var.onprem_vpn.customer_gateway_ip, bgp_asn = var.onprem_vpn.bgp_asn }
+  gateway_type                   = var.onprem_vpn.gateway_type
+  transit_gateway_id             = var.onprem_vpn.transit_gateway_id
+  transit_gateway_vpc_subnet_ids = var.onprem_vpn.gateway_type == "transit_gateway" && var.onprem_vpn.attach_vpc_to_transit_gateway ? module.vpc.private_subnet_ids : []
+  route_table_ids                = [module.vpc.private_route_table_id]
+
+  # The security module already lets on-premises reach Aurora and DMS reach on-premises for
+  # var.onprem_cidrs (the same rule twice is refused by EC2); what it lacks is Aurora reaching
+  # the source as a binlog replica, the other change-capture engine.
+  egress_to_onprem_security_group_ids    = { aurora = module.security.db_security_group_id }
+  ingress_from_onprem_security_group_ids = {}
 
   tags = local.tags
 }

@@ -52,3 +52,18 @@ output "runner_policy_arn" {
   description = "Attach to the role the Dagster code location runs as."
   value       = module.security.runner_policy_arn
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic of the migration alarms: subscribe the team to it."
+  value       = module.monitoring.topic_arn
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarms of the migration."
+  value       = module.monitoring.alarm_names
+}
+
+output "vpn_tunnel_addresses" {
+  description = "AWS-side addresses of the VPN tunnels for the on-premises device (empty without the VPN)."
+  value       = var.onprem_vpn.enabled ? module.onprem_vpn[0].tunnel_addresses : []
+}

@@ -12,6 +12,7 @@ provider "aws" {
     cloudwatchlogs = var.aws_endpoint_url
     dms            = var.aws_endpoint_url
     ec2            = var.aws_endpoint_url
+    events         = var.aws_endpoint_url
     iam            = var.aws_endpoint_url
     kms            = var.aws_endpoint_url
     rds            = var.aws_endpoint_url

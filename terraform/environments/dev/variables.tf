@@ -141,6 +141,45 @@ variable "create_dms_service_roles" {
   nullable    = false
 }
 
+variable "alarm_email_endpoints" {
+  description = "E-mail addresses that get the migration alarms (each confirms a subscription mail)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "alarm_https_endpoint" {
+  description = "HTTPS webhook that gets the migration alarms (null: none)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_thresholds" {
+  description = "Alarm thresholds (see modules/monitoring: cdc_latency_seconds, replica_lag_ms, cpu_percent, free_local_storage_gib, connections); unset ones keep the module's defaults."
+  type        = map(number)
+  default     = {}
+  nullable    = false
+}
+
+variable "onprem_vpn" {
+  description = "Site-to-Site VPN from on-premises (modules/onprem_vpn), off by default: leave it off when Direct Connect or an existing VPN already routes onprem_cidrs to the VPC."
+  type = object({
+    enabled                       = optional(bool, false)
+    customer_gateway_ip           = optional(string)
+    bgp_asn                       = optional(number, 65000)
+    gateway_type                  = optional(string, "vpn_gateway")
+    transit_gateway_id            = optional(string)
+    attach_vpc_to_transit_gateway = optional(bool, true)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.onprem_vpn.enabled || var.onprem_vpn.customer_gateway_ip != null
+    error_message = "onprem_vpn.enabled needs onprem_vpn.customer_gateway_ip (the public address of the on-premises VPN device)."
+  }
+}
+
 variable "aws_endpoint_url" {
   description = "Tests only: send every AWS API call to this URL (a local moto server)."
   type        = string
