@@ -29,7 +29,7 @@ EXPECTED_CHECKS = sorted([
     *(f"target/shop/{t}:{c}" for t in DEMO_TABLES for c in ("checksum_matches", "row_count_matches"))])
 EXPECTED_JOBS = ["cutover", "full_migration", "live_verification", "rollback", "rollback_before_cutover",
                  "schema_migration", "start_change_capture", "stop_change_capture"]
-EXPECTED_SENSORS = ["change_stream_sensor"]
+EXPECTED_SENSORS = ["change_stream_sensor", "migration_failure_sensor"]
 
 
 def test_definitions_snapshot(monkeypatch) -> None:
