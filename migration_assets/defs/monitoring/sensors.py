@@ -108,28 +108,26 @@ class SnsAlertsResource(ResourceWithBoto3Configuration):
     """Where failed runs are reported: an SNS topic, or nowhere but the log (``topic_arn`` unset).
 
     Region, endpoint (a VPC endpoint; a moto server in tests), profile and retries are the
-    dagster-aws settings; without a region the topic's own (from its ARN) is used.
+    dagster-aws settings; the region is the topic's own, from its ARN.
     """
 
     topic_arn: str | None = None
 
     def publish(self, failed: FailedRun) -> str:
-        """Publish one message; returns its SNS message id."""
-        if not self.topic_arn:
-            raise MigrationError(f"no SNS topic to report to: set {ALERT_TOPIC_ENV}")
-        arn = self.topic_arn.split(":")
-        if len(arn) != 6 or arn[:3] != ["arn", arn[1], "sns"]:
-            raise MigrationError(f"{ALERT_TOPIC_ENV} is not an SNS topic ARN: {self.topic_arn}")
-        session = boto3.session.Session(
-            region_name=self.region_name or arn[3], profile_name=self.profile_name,
-            aws_access_key_id=self.aws_access_key_id,
-            aws_secret_access_key=self.aws_secret_access_key,
-            aws_session_token=self.aws_session_token)
+        """Publish one message; returns its SNS message id. Called only with a topic set."""
+        arn = (self.topic_arn or "").split(":")
+        # A topic is published to in its own region (arn:aws:sns:REGION:ACCOUNT:NAME).
+        region = arn[3] if len(arn) == 6 and arn[3] else self.region_name
         kwargs = {"endpoint_url": self.endpoint_url, "use_ssl": self.use_ssl, "verify": self.verify}
-        sns = session.client("sns", config=Config(retries={"max_attempts": self.max_attempts,
-                                                           "mode": "standard"}),
-                             **{k: v for k, v in kwargs.items() if v is not None})
         try:
+            session = boto3.session.Session(
+                region_name=region, profile_name=self.profile_name,
+                aws_access_key_id=self.aws_access_key_id,
+                aws_secret_access_key=self.aws_secret_access_key,
+                aws_session_token=self.aws_session_token)
+            sns = session.client("sns", config=Config(retries={"max_attempts": self.max_attempts,
+                                                               "mode": "standard"}),
+                                 **{k: v for k, v in kwargs.items() if v is not None})
             reply = sns.publish(TopicArn=self.topic_arn, Subject=failed.subject(),
                                 Message=failed.message())
         except (BotoCoreError, ClientError) as exc:
@@ -141,9 +139,7 @@ class SnsAlertsResource(ResourceWithBoto3Configuration):
 def alerts_resource() -> SnsAlertsResource:
     """From the environment at load; unset means log only, so the sensor can run by default."""
     return SnsAlertsResource(
-        topic_arn=dg.EnvVar(ALERT_TOPIC_ENV) if os.environ.get(ALERT_TOPIC_ENV) else None,
-        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-    )
+        topic_arn=dg.EnvVar(ALERT_TOPIC_ENV) if os.environ.get(ALERT_TOPIC_ENV) else None)
 
 
 def report(context: dg.RunFailureSensorContext, alerts: SnsAlertsResource) -> FailedRun:
