@@ -297,3 +297,12 @@ def test_building_the_code_location_loads_no_dataframe_library() -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_check_and_asset_says_what_it_proves(monkeypatch) -> None:
+    """The UI shows each check's description next to its result: none may be empty."""
+    monkeypatch.delenv("DBMIGRATE_CATALOG", raising=False)
+    graph = load_defs().resolve_asset_graph()
+    missing = [k.to_user_string() for k in graph.asset_check_keys
+               if not (graph.get_check_spec(k).description or "").strip()]
+    assert missing == []

@@ -65,7 +65,10 @@ def build_report_asset(catalog: Catalog) -> dg.AssetsDefinition:
         kinds={"markdown"},
         description="Rows on source and target and checksum status for every table, from the "
                     "latest materialization of each of its batches.",
-        check_specs=[dg.AssetCheckSpec(ALL_TABLES_MATCH, asset=REPORT, blocking=True)],
+        check_specs=[dg.AssetCheckSpec(
+            ALL_TABLES_MATCH, asset=REPORT, blocking=True,
+            description="every table's every batch copied and equal on both sides (a table "
+                        "with batches never copied is partial, not a match)")],
     )
     def verification_report(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         rows = [table_report_row(context.instance, catalog, t, table_keys[t.name])
