@@ -29,7 +29,6 @@ driver raised them, so the caller can retry the ones that are transient.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -54,9 +53,12 @@ from migration_assets.lib.dialects.flavor import server_of
 from migration_assets.lib.dialects.mysql import (
     BINARY_TYPES,
     NULL_FIELD,
+    PACKET_OVERFLOW_WARNING,
     SPATIAL_TYPES,
     TEXT_TYPES,
     quote,
+    row_digest,
+    row_hash_value,
     row_text_expr,
     transfer_expr,
     transit_text_sums,
@@ -656,7 +658,7 @@ class TableCopier:
 #: Warnings meaning the source's text of a chunk is not whole: GROUP_CONCAT cut at its limit
 #: (1260), or a HEX/CONCAT_WS result over max_allowed_packet (1301), which the server returns
 #: as NULL and IFNULL would have turned into ``\N``: read as a NULL, silently, if not caught.
-CUT_WARNINGS = (1260, 1301)
+CUT_WARNINGS = (1260, PACKET_OVERFLOW_WARNING)
 
 
 def _cut(warning: tuple) -> bool:
@@ -686,13 +688,13 @@ class _Streamed:
 
     def __iter__(self) -> Iterator[bytes]:
         self.sizes, self.row_hash = [], None
-        digest = hashlib.sha1()
+        digest = row_digest()
         for piece in self._pieces():
             self.sizes.append(len(piece))
             if piece != b"\n":  # the line's end (a field piece never is a bare newline)
                 digest.update(piece)
             yield piece
-        self.row_hash = int.from_bytes(digest.digest()[:8], "big")
+        self.row_hash = row_hash_value(digest)
 
     def __len__(self) -> int:
         return sum(self.sizes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from migration_assets.lib.dialects.flavor import Server
 from migration_assets.lib.errors import MigrationError
@@ -155,13 +156,28 @@ def row_hash_expr(columns: list[tuple[str, str]], server: Server) -> str:
     return f"CAST(CONV(LEFT(SHA1({row_text_expr(columns, server)}), 16), 16, 10) AS UNSIGNED)"
 
 
+#: The Python twin of :func:`row_hash_expr`'s SQL ``SHA1``; change both together.
+row_digest = hashlib.sha1
+
+
+def row_hash_value(digest: Any) -> int:  # noqa: ANN401 - a hashlib object of row_digest
+    """The 64 bits of a finished :data:`row_digest` that :func:`row_hash_expr` keeps
+    (``CONV(LEFT(hex, 16), 16, 10)``: the first 8 bytes, big-endian)."""
+    return int.from_bytes(digest.digest()[:8], "big")
+
+
+#: "Result of ...() was larger than max_allowed_packet": the server gave NULL instead of the
+#: text, with this warning; under ``IFNULL`` it would read as a NULL.
+PACKET_OVERFLOW_WARNING = 1301
+
+
 def transit_text_sums(text: bytes) -> tuple[int, int]:
     """(rows, sum of row hashes) of newline-terminated transit lines: exactly what
     :func:`range_hash_expr` gives on the server that rendered them (the lines are ASCII, so
     the server hashes the same bytes). Read in pieces of about :data:`HASH_PIECE_BYTES`, so
     the lines of a whole 8 MB chunk are never all held as objects at once."""
     rows = total = 0
-    sha1, from_bytes = hashlib.sha1, int.from_bytes
+    digest, value = row_digest, row_hash_value
     start, size = 0, len(text)
     while start < size:
         end = text.find(b"\n", min(start + HASH_PIECE_BYTES, size - 1))
@@ -170,7 +186,7 @@ def transit_text_sums(text: bytes) -> tuple[int, int]:
         if not lines[-1]:
             lines.pop()
         rows += len(lines)
-        total += sum(from_bytes(sha1(line).digest()[:8], "big") for line in lines)
+        total += sum(value(digest(line)) for line in lines)
         start = end
     return rows, total
 

@@ -38,13 +38,11 @@ from migration_assets.lib.connection import DbSettings, describe_error, open_con
 from migration_assets.lib.copy.ranges import Batch, describe_range, range_predicate
 from migration_assets.lib.dialects import json_sql
 from migration_assets.lib.dialects.flavor import server_of
-from migration_assets.lib.dialects.mysql import quote
+from migration_assets.lib.dialects.mysql import PACKET_OVERFLOW_WARNING, quote
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import json_semantic
 from migration_assets.lib.verify.json_semantic import JsonColumns
 
-#: "Result of ...() was larger than max_allowed_packet": the server gave NULL instead.
-PACKET_OVERFLOW = 1301
 #: Rows fetched at a time from the unbuffered read of JSON values.
 JSON_PIECE_ROWS = 1000
 
@@ -190,7 +188,7 @@ def refuse_unhashable(cur: Any, where: str) -> None:
     max_allowed_packet is NULL (warning 1301), so its hash would be that of a NULL, or it
     would drop out of the sum, and two different rows would compare equal."""
     cur.execute("SHOW WARNINGS")
-    over = [w for w in cur.fetchall() if len(w) > 1 and w[1] == PACKET_OVERFLOW]
+    over = [w for w in cur.fetchall() if len(w) > 1 and w[1] == PACKET_OVERFLOW_WARNING]
     if over:
         cur.execute("SELECT @@max_allowed_packet")
         packet = int(cur.fetchone()[0])
