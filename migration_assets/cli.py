@@ -314,7 +314,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                       replication_user=config.replication_login(cfg, source) if cfg.enabled else None,
                       stream=_change_stream(cfg, source, target, catalog) if cfg.enabled else None)
     results = list(loader.run(_selected_tables(catalog, args.tables), catalog.partition_keys))
-    print(report.as_text([r.report_row() for r in results]))
+    print(report.as_text([r.report_row() for r in results], report.LOAD_SECONDS))
     if loader.snapshot is not None:
         print(f"snapshot {loader.snapshot.snapshot_id}: source binlog position {loader.snapshot.position}"
               + (f", GTID {loader.snapshot.position.gtid_set}" if loader.snapshot.position.gtid_set else ""))
@@ -325,9 +325,33 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parquet_directory(args: argparse.Namespace) -> Path | None:
+    """``--parquet DIR`` made and proven writable before any row is compared (it implies
+    ``--rows``: the file holds the rows named)."""
+    if not args.parquet:
+        return None
+    from migration_assets.lib.verify.row_frames import writable_directory
+
+    args.rows = True
+    return writable_directory(Path(args.parquet))
+
+
+def _write_differing_rows(directory: Path | None, found: list) -> None:  # (Table, differences)
+    """Each table's differing rows to ``<directory>/<table>.parquet``, and where they went."""
+    if directory is None:
+        return
+    from migration_assets.lib.verify.row_frames import write_parquet
+
+    for table, differences in found:
+        if differences:
+            path = write_parquet(table, differences, directory)
+            print(f"{table.name}: {len(differences)} differing row(s) written to {path}")
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
+    parquet = _parquet_directory(args)
     if args.live:
-        return cmd_verify_live(args)
+        return cmd_verify_live(args, parquet)
     from migration_assets.lib import catalog as cat
     from migration_assets.lib import report
     from migration_assets.lib.copy.boundaries import resolve
@@ -349,7 +373,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise MigrationError("the catalog no longer describes the databases (no rows compared): "
                              + summarize(schema))
     catalog = resolve(catalog, source, target, log=_log)
-    rows, named = [], {}
+    rows, named, differing = [], {}, []
     for table in map(catalog.table, (t.name for t in tables)):
         batches = batches_for(table, catalog.batches)
         if not args.rows:
@@ -359,11 +383,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         found = verify_rows(source, target, table, batches, limit=args.limit)
         if not found.ok:
             named[table.name] = found.findings(args.limit)
+            differing.append((table, found.differences))
         rows.append(report.table_row(table.name, found.verification, found.seconds,
                                      detail="; ".join(named.get(table.name, [])[:3])))
-    print(report.as_text(rows))
+    print(report.as_text(rows, report.VERIFY_SECONDS))
     for name, findings in named.items():
         print("\n".join(f"{name}: {line}" for line in findings))
+    _write_differing_rows(parquet, differing)
     bad = [f"{r.table}: {', '.join(named[r.table])}" if r.table in named else r.table
            for r in rows if not r.ok]
     sep = "; " if named else ", "
@@ -375,7 +401,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_verify_live(args: argparse.Namespace) -> int:
+def cmd_verify_live(args: argparse.Namespace, parquet: Path | None = None) -> int:
     from migration_assets.lib import report
     from migration_assets.lib.verify.live import verify_live
     from migration_assets.lib.verify.schema_diff import summarize
@@ -387,8 +413,9 @@ def cmd_verify_live(args: argparse.Namespace) -> int:
         print(f"schema: {sentence}")
     tables = [r for r in results if not r.schema]
     if tables:
-        print(report.as_text([report.live_row(r) for r in tables]))
+        print(report.as_text([report.live_row(r) for r in tables], report.VERIFY_SECONDS))
     bad = [r for r in tables if not r.ok]
+    _write_differing_rows(parquet, [(catalog.table(r.table), r.differences) for r in bad])
     problems = ([f"source and target differ in {len(bad)} table(s) at the same source position: "
                  + "; ".join(f"{r.table}: " + ", ".join(r.findings(5)) for r in bad)] if bad else [])
     if schema:
@@ -648,6 +675,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "columns that differ or missing / extra on target")
             p.add_argument("--limit", type=int, default=20,
                            help="with --rows: rows named per table, at most (default 20)")
+            p.add_argument("--parquet", metavar="DIR",
+                           help="write each table's differing rows (keys, what differs, source "
+                                "and target values) to DIR/<table>.parquet; implies --rows")
     refresh.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
 
     cdc = sub.add_parser("cdc", help="change capture: the stream from the snapshot to the target")

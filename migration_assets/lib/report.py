@@ -69,7 +69,16 @@ def table_row(table: str, verification: Any, seconds: float, error: str | None =
                      batches + (f": {detail}" if detail else ""), seconds, scope)
 
 
-HEADERS = ("table", "rows source", "rows target", "checksum", "seconds")
+#: The time column says what its seconds measured: the load (the job's report adds up the
+#: copy of each table's batches; ``dbmigrate load`` times each table's copy and checks), or
+#: the comparison alone (``dbmigrate verify``, live verification, the cutover, the rollback).
+LOAD_SECONDS = "load s"
+VERIFY_SECONDS = "verify s"
+
+
+def headers(seconds: str = VERIFY_SECONDS) -> tuple[str, ...]:
+    """The report's columns, the last named for what its seconds measured."""
+    return ("table", "rows source", "rows target", "checksum", seconds)
 
 
 def _cells(rows: Sequence[ReportRow]) -> list[list[str]]:
@@ -85,9 +94,11 @@ def _total(rows: Sequence[ReportRow]) -> ReportRow:
                      max((r.seconds for r in rows), default=0.0))
 
 
-def as_text(rows: Sequence[ReportRow]) -> str:
+def as_text(rows: Sequence[ReportRow], seconds: str = VERIFY_SECONDS) -> str:
+    """The report as a boxed text table (the CLI); ``seconds`` names the time column."""
+    heads = headers(seconds)
     cells = _cells([*rows, _total(rows)])
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(HEADERS)]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
 
     def fmt(values: Sequence[str]) -> str:
@@ -96,11 +107,12 @@ def as_text(rows: Sequence[ReportRow]) -> str:
             for i, (v, w) in enumerate(zip(values, widths, strict=True))) + " |"
 
     body = [fmt(c) for c in cells]
-    return "\n".join([line, fmt(HEADERS), line, *body[:-1], line, body[-1], line])
+    return "\n".join([line, fmt(heads), line, *body[:-1], line, body[-1], line])
 
 
-def as_markdown(rows: Sequence[ReportRow]) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |", "|---|---:|---:|---|---:|"]
+def as_markdown(rows: Sequence[ReportRow], seconds: str = VERIFY_SECONDS) -> str:
+    """The report as a markdown table (Dagster metadata); ``seconds`` names the time column."""
+    lines = ["| " + " | ".join(headers(seconds)) + " |", "|---|---:|---:|---|---:|"]
     lines += ["| " + " | ".join(c) + " |" for c in _cells([*rows, _total(rows)])]
     return "\n".join(lines)
 

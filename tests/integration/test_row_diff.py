@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from migration_assets.cli import main
@@ -181,3 +183,51 @@ def test_verify_rows_exits_non_zero_with_a_sentence_naming_the_keys(
     assert main(["verify"]) == 1  # without --rows: the tables only, no row read
     out, err = capsys.readouterr()
     assert "id=12345" not in out + err and "differ in 2 table(s): items, stock" in err
+
+
+def test_verify_parquet_writes_each_tables_differing_rows_with_their_values(
+        copied, monkeypatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    export_catalog_env(monkeypatch, source, target, catalog, tmp_path)
+    out_dir = tmp_path / "diffs"
+    assert main(["verify", "--parquet", str(out_dir)]) == 0  # --parquet implies --rows
+    assert list(out_dir.iterdir()) == []  # nothing differs: no file
+    capsys.readouterr()
+
+    query(target, "UPDATE items SET name = 'changed' WHERE id = 12345")
+    query(target, "DELETE FROM items WHERE id = 20000")
+    query(target, "INSERT INTO items VALUES (30001, 'new', 1, NULL, NULL)")
+    query(target, "DELETE FROM stock WHERE sku = 'k00007' AND wh = 1")
+    assert main(["verify", "--rows", "--parquet", str(out_dir)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert f"items: 3 differing row(s) written to {out_dir / 'items.parquet'}" in out
+    assert f"stock: 1 differing row(s) written to {out_dir / 'stock.parquet'}" in out
+    assert sorted(p.name for p in out_dir.iterdir()) == ["items.parquet", "stock.parquet"]
+
+    items = pq.read_table(out_dir / "items.parquet")
+    assert items.schema.field("id").type == pa.int64()
+    assert items.to_pydict() == {
+        "id": [12345, 20000, 20000, 20000, 20000, 30001, 30001, 30001, 30001],
+        "difference": ["changed", *["only on source"] * 4, *["only on target"] * 4],
+        "column": ["name", "name", "qty", "doc", "tag", "name", "qty", "doc", "tag"],
+        "source": ["item 12345", "item 20000", "18", '{"n": 20000, "tags": ["a", "b"]}',
+                   "0x00004E20", None, None, None, None],
+        "target": ["changed", None, None, None, None, "new", "1", None, None],
+    }
+    assert pq.read_table(out_dir / "stock.parquet").to_pydict() == {
+        "sku": ["k00007"], "wh": [1], "difference": ["only on source"], "column": ["qty"],
+        "source": ["7"], "target": [None]}
+
+
+def test_verify_parquet_refuses_a_directory_it_cannot_write_before_comparing(
+        copied, monkeypatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    export_catalog_env(monkeypatch, source, target, catalog, tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("", encoding="utf-8")
+    assert main(["verify", "--parquet", str(blocker / "diffs")]) == 1
+    out, err = capsys.readouterr()
+    assert "rows source" not in out  # refused before any table was compared
+    assert err.strip().splitlines()[-1] == (
+        f"FAILED: cannot write the differing rows to {blocker / 'diffs'}: Not a directory; "
+        "choose a directory you can write to")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
 import pytest
 
 from migration_assets.lib.catalog import Column, Table
@@ -9,16 +12,19 @@ from migration_assets.lib.copy.ranges import Batch, KeyRange
 from migration_assets.lib.verify.checksums import RangeResult, TableVerification
 from migration_assets.lib.verify.row_diff import (
     FANOUT,
+    ColumnValues,
     Kind,
     RowDifference,
     Suspect,
     TableRows,
+    compared_values,
     differing_counts,
     differing_keys,
     integer_points,
     key_text,
     parts_for,
     rolled_up,
+    shown_value,
     split,
     step_for,
     still_differing,
@@ -149,3 +155,68 @@ def test_sub_range_results_roll_up_to_their_batches() -> None:
     (0, 2), (1_001, 3), (6_250, 8), (30_000, 17), (100_000, 32), (10_000_000, 32)])
 def test_parts_for_grows_with_the_range_up_to_the_fanout(rows: int, parts: int) -> None:
     assert parts_for(rows) == parts
+
+
+# -- values shown -------------------------------------------------------------------------------
+def _col(name: str, data_type: str) -> Column:
+    return Column(name, data_type, data_type, True)
+
+
+@pytest.mark.parametrize(("data_type", "read", "shown"), [  # as column_values reads, as shown
+    ("varchar", "c3a96cc3a9", "élé"),  # transit text is the utf8mb4 bytes in hex
+    ("json", "7b2261223a20317d", '{"a": 1}'),
+    ("enum", "", ""),  # an empty string is not NULL
+    ("varbinary", "00ff10", "0x00FF10"),
+    ("blob", "00ff10", "0x00FF10"),
+    ("point", "0101", "0x0101"),
+    ("int", 42, "42"),
+    ("bigint", 2**64 - 1, "18446744073709551615"),
+    ("decimal", Decimal("-1.50"), "-1.50"),
+    ("double", 0.1, "0.1"),
+    ("double", -0.0, "-0.0"),
+    ("bit", 5, "5"),
+    ("datetime", datetime(2024, 2, 29, 23, 59, 59, 500000), "2024-02-29 23:59:59.500000"),
+    ("date", date(1000, 1, 1), "1000-01-01"),
+    ("time", timedelta(hours=-838, minutes=-59, seconds=-59), "-838:59:59"),
+    ("time", timedelta(days=1, hours=2, microseconds=500000), "26:00:00.5"),
+    ("time", timedelta(0), "00:00:00"),
+    ("varchar", None, None),
+])
+def test_a_value_is_shown_as_a_person_reads_it(data_type: str, read: object, shown: str | None) -> None:
+    assert shown_value(_col("c", data_type), read) == shown
+
+
+def test_json_compared_by_meaning_is_shown_in_its_canonical_form() -> None:
+    # By meaning, column_values already holds the canonical text, not hex.
+    assert shown_value(_col("doc", "json"), '{"a":1}', by_meaning=("doc",)) == '{"a":1}'
+
+
+ITEMS = Table(name="items", columns=(Column("id", "int", "int", False), _col("name", "varchar"),
+                                     _col("qty", "int"), _col("tag", "varbinary")),
+              key=("id",), key_kind="primary", key_index="PRIMARY", rows_estimate=3)
+
+
+def test_values_of_a_changed_row_are_only_its_differing_columns() -> None:
+    source, target = (7, "6f6c64", 1, "ab"), (7, "6e6577", 1, None)
+    assert compared_values(ITEMS, source, target) == (
+        ColumnValues("name", "old", "new"), ColumnValues("tag", "0xAB", None))
+    assert compared_values(ITEMS, source, source) == ()
+
+
+def test_a_row_on_one_side_gives_every_column_but_the_key() -> None:
+    row = (7, "6f6c64", None, "ab")
+    assert compared_values(ITEMS, row, None) == (
+        ColumnValues("name", "old", None), ColumnValues("qty", None, None),
+        ColumnValues("tag", "0xAB", None))
+    assert compared_values(ITEMS, None, row)[0] == ColumnValues("name", None, "old")
+
+
+def test_values_do_not_change_what_a_difference_is() -> None:
+    shown = RowDifference("id=7", Kind.DIFFERS, ("name",), (7,), (ColumnValues("name", "a", "b"),))
+    assert shown == RowDifference("id=7", Kind.DIFFERS, ("name",))
+    assert shown.describe() == "id=7: differs (name)"
+
+
+def test_a_keyless_difference_carries_its_row_hash_as_its_key() -> None:
+    (found,) = differing_counts({("h1",): "2"}, {("h1",): "1"})
+    assert found.key_values == ("h1",)

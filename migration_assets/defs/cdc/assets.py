@@ -14,6 +14,7 @@
 
 import dagster as dg
 
+from migration_assets.defs.differing_rows import differing_rows_metadata, diffs_directory
 from migration_assets.defs.full_load.assets import SNAPSHOT, load_catalog, safe_name, table_key
 from migration_assets.defs.resources import (
     ChangeCaptureResource,
@@ -149,9 +150,14 @@ def build_live_verification(catalog: Catalog) -> dg.AssetsDefinition:
         rows = [report.live_row(r) for r in results]
         bad = [r for r in results if not r.ok]
         differing = {r.table: r.findings(20) for r in bad}
-        context.log.info("live verification\n" + report.as_text(rows))
+        context.log.info("live verification\n" + report.as_text(rows, report.VERIFY_SECONDS))
+        try:
+            named = differing_rows_metadata(diffs_directory(context), [
+                (catalog.table(r.table), r.differences) for r in bad if r.differences])
+        except MigrationError as exc:
+            raise as_failure(exc) from None
         return dg.MaterializeResult(
-            metadata={"report": dg.MetadataValue.md(report.as_markdown(rows)),
+            metadata={"report": dg.MetadataValue.md(report.as_markdown(rows, report.VERIFY_SECONDS)),
                       "tables": len(rows), "tables_differing": len(bad),
                       "source_rows": sum(r.source_rows for r in rows),
                       "positions": {r.table: str(r.position) for r in results},
@@ -160,7 +166,8 @@ def build_live_verification(catalog: Catalog) -> dg.AssetsDefinition:
                 check_name=LIVE_TABLES_MATCH, passed=not bad,
                 description=("all tables equal" if not bad else
                              "; ".join(f"{t}: {', '.join(d[:3])}" for t, d in differing.items())),
-                metadata={"tables_differing": sorted(differing), "differences": differing})],
+                metadata={"tables_differing": sorted(differing), "differences": differing,
+                          **named})],
         )
 
     return live_verification

@@ -11,8 +11,11 @@ metadata says which ranges they cover. Selecting one table or a partition range 
 that; running a table's checks alone verifies the whole table on both servers.
 """
 
+from pathlib import Path
+
 import dagster as dg
 
+from migration_assets.defs.differing_rows import differing_rows_metadata, diffs_directory
 from migration_assets.defs.resources import (
     ChangeCaptureResource,
     FullLoadResource,
@@ -25,7 +28,7 @@ from migration_assets.lib import catalog as cat
 from migration_assets.lib.catalog import Catalog, Table
 from migration_assets.lib.cdc.position import Snapshot
 from migration_assets.lib.copy.boundaries import resolve
-from migration_assets.lib.copy.ranges import batch_keys, batches_for
+from migration_assets.lib.copy.ranges import Batch, batch_keys, batches_for
 from migration_assets.lib.copy.runner import FullLoad, TableResult
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.report import WHOLE_TABLE, Outcome
@@ -91,7 +94,7 @@ def _range_text(table: Table, key_range: str) -> str:
 
 
 def _check_results(key: dg.AssetKey, table: Table, v: TableVerification,
-                   scope: str) -> list[dg.AssetCheckResult]:
+                   scope: str, named: dict | None = None) -> list[dg.AssetCheckResult]:
     count_bad = v.count_mismatches
     sum_bad = v.checksum_mismatches
     return [
@@ -108,7 +111,7 @@ def _check_results(key: dg.AssetKey, table: Table, v: TableVerification,
             metadata={"scope": scope, "ranges_compared": len(v.ranges), "mismatch_count": len(sum_bad),
                       "mismatching_ranges": [f"{r.batch} {_range_text(table, r.key_range)}"
                                              for r in sum_bad][:20],
-                      "verify_seconds": round(v.seconds, 3)},
+                      "verify_seconds": round(v.seconds, 3), **(named or {})},
         ),
     ]
 
@@ -151,18 +154,44 @@ def partition_metadata(catalog: Catalog, table: Table, result: TableResult) -> d
     return out
 
 
+def _differing_rows(source_db: MySQLResource, target_db: MySQLResource, table: Table,
+                    batches: list[Batch], v: TableVerification, directory: Path) -> dict:
+    """The first rows behind the batches whose checksums differ, as check metadata (preview
+    and Parquet file); nothing is read when every batch matches."""
+    wrong = {r.batch for r in v.checksum_mismatches}
+    if not wrong:
+        return {}
+    import pymysql
+
+    from migration_assets.lib.connection import connect
+    from migration_assets.lib.verify.checksums import comparing_session
+    from migration_assets.lib.verify.row_diff import MAX_KEYS, row_differences
+
+    try:
+        with connect(source_db.settings()) as src, connect(target_db.settings()) as tgt:
+            comparing_session(src)
+            comparing_session(tgt)
+            found = row_differences(src, tgt, table, [b for b in batches if b.key in wrong], MAX_KEYS)
+    except pymysql.err.MySQLError as exc:
+        raise MigrationError(f"naming the rows that differ in table {table.name}: "
+                             f"{exc.args[-1]}") from exc
+    return differing_rows_metadata(directory, [(table, found)])
+
+
 def _verify_checks(catalog: Catalog, keys: list[dg.AssetKey], by_key: dict[dg.AssetKey, Table],
-                   source_db: MySQLResource, target_db: MySQLResource):
+                   source_db: MySQLResource, target_db: MySQLResource, directory: Path):
     """A run of the checks alone (the UI's "Execute all" on a table's checks): no partition,
-    so the whole table is verified on both servers, at the boundaries the load used."""
+    so the whole table is verified on both servers, at the boundaries the load used; where
+    checksums differ, the first rows behind them are named (preview and Parquet file)."""
     from migration_assets.lib.verify.checksums import verify_table
 
     catalog = resolve(catalog, source_db.settings(), target_db.settings())
     for key in keys:
         table = catalog.table(by_key[key].name)
-        v = verify_table(source_db.settings(), target_db.settings(), table,
-                         batches_for(table, catalog.batches))
-        yield from _check_results(key, table, v, WHOLE_TABLE)
+        batches = batches_for(table, catalog.batches)
+        v = verify_table(source_db.settings(), target_db.settings(), table, batches)
+        named = _differing_rows(source_db, target_db, table, batches, v, directory)
+        yield from _check_results(key, table, v, WHOLE_TABLE, named)
 
 
 def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
@@ -175,7 +204,8 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
                                              "(its metadata says which ranges: a run of some "
                                              "partitions checks only those)"),
                            (CHECKSUM_CHECK, "row checksums per key range equal on both sides "
-                                            "(scope in its metadata)"))
+                                            "(scope in its metadata); run alone, it names the "
+                                            "first differing rows (preview and Parquet file)"))
     ]
 
     @dg.multi_asset(
@@ -197,7 +227,8 @@ def build_full_load(catalog: Catalog) -> dg.AssetsDefinition:
         if not (context.has_partition_key or context.has_partition_key_range):
             keys = sorted({k.asset_key for k in context.selected_asset_check_keys} & set(by_key))
             try:
-                yield from _verify_checks(catalog, keys, by_key, source_db, target_db)
+                yield from _verify_checks(catalog, keys, by_key, source_db, target_db,
+                                          diffs_directory(context))
             except MigrationError as exc:
                 raise as_failure(exc) from None
             return

@@ -8,7 +8,10 @@ OFFSET`` seeks, one key each), both servers hash each sub-range
 (:func:`~migration_assets.lib.verify.checksums.range_sums`: only counts and hashes travel),
 and only the sub-ranges whose pairs differ are split again. A range of at most
 :data:`LIST_ROWS` rows is listed on both sides as (key, row hash), and each key whose hash
-differs is named: missing on target, extra on target, or with the columns whose values differ.
+differs is named: missing on target, extra on target, or with the columns whose values differ,
+and with those values as read on each side (one more query per named row, on the side that has
+it, for a row on one side only: :mod:`~migration_assets.lib.verify.row_frames` turns them into
+a DataFrame or a Parquet file).
 The two servers work in parallel at every step; memory holds at most one listing per side.
 ``dbmigrate verify --rows`` (:func:`verify_rows`) makes the first split part of the checksums
 themselves: each batch is verified as :data:`PRESPLIT` sub-ranges, so a batch that differs is
@@ -36,18 +39,27 @@ import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 import pymysql
 from pymysql.connections import Connection
 
-from migration_assets.lib.catalog import Table
+from migration_assets.lib.catalog import Column, Table
 from migration_assets.lib.connection import DbSettings, connect, describe_error
 from migration_assets.lib.copy.ranges import Batch, Key, KeyRange, describe_range, range_predicate
 from migration_assets.lib.dialects import json_sql, key_order
 from migration_assets.lib.dialects.flavor import server_of
-from migration_assets.lib.dialects.mysql import INTEGER_TYPES, quote, row_hash_expr, transfer_expr
+from migration_assets.lib.dialects.mysql import (
+    BINARY_TYPES,
+    INTEGER_TYPES,
+    SPATIAL_TYPES,
+    TEXT_TYPES,
+    quote,
+    row_hash_expr,
+    transfer_expr,
+)
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import json_semantic
 from migration_assets.lib.verify.checksums import (
@@ -83,10 +95,26 @@ class Kind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class ColumnValues:
+    """One column of a differing row as a person reads it on each side (None: NULL or no row)."""
+
+    column: str
+    source: str | None
+    target: str | None
+
+
+@dataclass(frozen=True)
 class RowDifference:
+    """A differing row. Two differences are equal by key, kind and columns: the values read
+    with them (:attr:`values`, :attr:`key_values`) are what is shown, not what is compared."""
+
     key: str  # "id=42" (or the row's hash for a table without a key)
     kind: str  # a :class:`Kind`, or "2 on source, 1 on target" for a table without a key
     columns: tuple[str, ...] = ()
+    #: The key's values as read (the row's hash for a table without a key).
+    key_values: tuple = field(default=(), compare=False)
+    #: The differing columns' values (every non-key column for a row on one side only).
+    values: tuple[ColumnValues, ...] = field(default=(), compare=False)
 
     def describe(self) -> str:
         cols = f" ({', '.join(self.columns)})" if self.columns else ""
@@ -181,8 +209,50 @@ def differing_keys(source: Mapping[Key, str], target: Mapping[Key, str]) -> list
 def differing_counts(source: Mapping[Key, str], target: Mapping[Key, str]) -> list[RowDifference]:
     """For a table without a key: each row hash whose number of rows differs."""
     return [RowDifference(f"row hash {h[0]}", f"{source.get(h, '0')} on source, "
-                                             f"{target.get(h, '0')} on target")
+                                             f"{target.get(h, '0')} on target", key_values=(h[0],))
             for h in sorted(set(source) | set(target)) if source.get(h) != target.get(h)]
+
+
+def _time_text(value: timedelta) -> str:
+    """A TIME value as MySQL prints it (``-838:59:59``, ``26:00:00.5``), not ``1 day, 2:00:00``."""
+    micros = abs(value) // timedelta(microseconds=1)
+    seconds, micro = divmod(micros, 1_000_000)
+    text = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return ("-" if value < timedelta(0) else "") + text + (f".{micro:06d}".rstrip("0") if micro else "")
+
+
+def shown_value(column: Column, value: object, by_meaning: Sequence[str] = ()) -> str | None:
+    """A value as :func:`column_values` read it (transit text), as a person reads it: text
+    decoded, bytes and geometry as ``0x`` hex, JSON by meaning in its canonical form; NULL
+    stays None."""
+    if value is None:
+        return None
+    if column.name in by_meaning:
+        return str(value)
+    data_type = column.data_type.lower()
+    if data_type in TEXT_TYPES:
+        return bytes.fromhex(str(value)).decode("utf-8", "replace")
+    if data_type in BINARY_TYPES or data_type in SPATIAL_TYPES:
+        return "0x" + str(value).upper()
+    if isinstance(value, timedelta):
+        return _time_text(value)
+    return str(value)
+
+
+def compared_values(table: Table, source: tuple | None, target: tuple | None,
+                    by_meaning: Sequence[str] = ()) -> tuple[ColumnValues, ...]:
+    """The columns whose values differ between a row's two readings, as text; a row read on
+    one side only (the other None) gives every column but the key's."""
+    out = []
+    for i, c in enumerate(table.columns):
+        a = None if source is None else source[i]
+        b = None if target is None else target[i]
+        if (source is None or target is None) and c.name in table.key:
+            continue
+        if source is not None and target is not None and a == b:
+            continue
+        out.append(ColumnValues(c.name, shown_value(c, a, by_meaning), shown_value(c, b, by_meaning)))
+    return tuple(out)
 
 
 # -- reading the servers ---------------------------------------------------------------------
@@ -340,7 +410,14 @@ def _name(pair: _Pair, table: Table, rng: KeyRange | None, by_meaning: Sequence[
             sv, tv = pair.both(column_values, table, key, by_meaning)
             columns = tuple(c.name for c, x, y in zip(table.columns, sv or (), tv or (), strict=False)
                             if x != y)
-        out.append(RowDifference(key_text(table.key, key), kind, columns))
+            values = compared_values(table, sv, tv, by_meaning) if sv and tv else ()
+        elif kind is Kind.MISSING:  # the row as the source has it: what the target lacks
+            values = compared_values(table, column_values(pair.src, table, key, by_meaning), None,
+                                     by_meaning)
+        else:
+            values = compared_values(table, None, column_values(pair.tgt, table, key, by_meaning),
+                                     by_meaning)
+        out.append(RowDifference(key_text(table.key, key), kind, columns, key, values))
     return out
 
 
