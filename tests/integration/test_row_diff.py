@@ -3,7 +3,8 @@
 Two tables copied by the loader, each batch larger than a listing (:data:`row_diff.LIST_ROWS`),
 so the differing rows are found by splitting on sub-range hashes: ``items`` by an integer key
 (cut in even widths), ``stock`` by a (string, integer) key (cut at keys sought on the server).
-Then rows are changed, deleted and added on the target, and the keys are named exactly.
+Then rows are changed, deleted and added on the target, and the keys are named exactly (and
+written by ``verify --parquet`` with their values, read back with pyarrow).
 """
 
 from __future__ import annotations
