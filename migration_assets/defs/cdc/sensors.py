@@ -6,10 +6,19 @@ check (failed, with the engine's own message and the next step, when the engine 
 error). When the lag has been at or under the threshold for N consecutive ticks it requests a
 ``live_verification`` run with a run key per caught-up position, so the same state is never
 verified twice. The decision is a pure function of the status and the cursor.
+
+Unconfigured: a code location loaded without the ``ON_PREM_DB_*`` / ``AURORA_DB_*`` variables
+(a team server's UI before it is set up, a daemon started without them) gets a sensor of the
+same name that skips every tick with one sentence naming the missing variables. The database
+resources resolve their ``dg.EnvVar`` values before a tick's function runs, so the sensor
+itself could only fail each tick with a config traceback; and a code location reads its
+environment when it loads, so the choice is made then, as for the resources' TLS files.
 """
 
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import dagster as dg
@@ -20,11 +29,18 @@ from migration_assets.defs.resources import ChangeCaptureResource, MySQLResource
 from migration_assets.lib.cdc import state
 from migration_assets.lib.cdc.snapshot import read_position
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
-from migration_assets.lib.connection import connect
+from migration_assets.lib.connection import (
+    connect,
+    source_settings_from_env,
+    target_settings_from_env,
+)
 from migration_assets.lib.dialects.flavor import detect
 from migration_assets.lib.errors import MigrationError
 
 LIVE_VERIFICATION_JOB = "live_verification"
+SENSOR_NAME = "change_stream_sensor"
+DESCRIPTION = ("Watches change capture: lag (observations), health (stream_healthy check), and "
+               "launches live verification once the target has caught up.")
 
 
 @dataclass(frozen=True)
@@ -58,13 +74,38 @@ def decide(status: StreamStatus, streak: int, *, max_lag_s: float, ticks: int,
                     f"caught up for {streak} ticks at {at}: verifying")
 
 
+def settings_problems(env: Mapping[str, str]) -> str | None:
+    """Pure: why the database settings in ``env`` cannot be used (the settings' own sentences,
+    naming every missing or malformed variable of both sides), or None when both are set."""
+    problems = []
+    for read in (source_settings_from_env, target_settings_from_env):
+        try:
+            read(env)
+        except MigrationError as exc:
+            problems.append(str(exc))
+    return "; ".join(problems) or None
+
+
+def unconfigured_sensor(problems: str) -> dg.SensorDefinition:
+    """The sensor's stand-in while the variables are missing: same name, job and status, no
+    resources (nothing to resolve), one skip sentence per tick."""
+
+    @dg.sensor(name=SENSOR_NAME, job_name=LIVE_VERIFICATION_JOB, minimum_interval_seconds=60,
+               default_status=dg.DefaultSensorStatus.RUNNING, description=DESCRIPTION)
+    def change_stream_sensor() -> dg.SkipReason:
+        return dg.SkipReason(f"change capture is not watched, this code location has no database "
+                             f"settings: {problems}; then reload the code location (it reads "
+                             "them when it loads)")
+
+    return change_stream_sensor
+
+
 @dg.sensor(
-    name="change_stream_sensor",
+    name=SENSOR_NAME,
     job_name=LIVE_VERIFICATION_JOB,
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Watches change capture: lag (observations), health (stream_healthy check), and "
-                "launches live verification once the target has caught up.",
+    description=DESCRIPTION,
 )
 def change_stream_sensor(context: dg.SensorEvaluationContext, source_db: MySQLResource,
                          target_db: MySQLResource, change_capture: ChangeCaptureResource):
@@ -105,6 +146,12 @@ def _evaluation(status: StreamStatus) -> dg.AssetCheckEvaluation:
                                    severity=result.severity, description=result.description)
 
 
+def sensor_for(env: Mapping[str, str]) -> dg.SensorDefinition:
+    """The change-stream sensor for a code location loaded with ``env``."""
+    problems = settings_problems(env)
+    return change_stream_sensor if problems is None else unconfigured_sensor(problems)
+
+
 @dg.definitions
 def definitions() -> dg.Definitions:
-    return dg.Definitions(sensors=[change_stream_sensor])
+    return dg.Definitions(sensors=[sensor_for(os.environ)])

@@ -5,10 +5,16 @@
 | ``DBMIGRATE_CDC_ENGINE`` | ``replication``, ``dms`` or ``none`` (offline copy) | ``replication`` |
 | ``ON_PREM_DB_REPL_HOST`` / ``_PORT`` | the source as the *target* reaches it | the source's |
 | ``ON_PREM_DB_REPL_USER`` / ``_PASSWORD`` | the replication user on the source | the source's |
-| ``ON_PREM_DB_REPL_SSL`` | ``1``: the replica connects with TLS | on when the source has a CA |
+| ``ON_PREM_DB_REPL_SSL`` | ``1``: the replica connects with TLS | on when a CA is set |
+| ``ON_PREM_DB_REPL_SSL_CA`` | CA the target verifies the source with (see below) | ``ON_PREM_DB_SSL_CA`` |
 | ``DBMIGRATE_CDC_MAX_LAG_S`` | lag at or under which the target counts as caught up | 2 |
 | ``DBMIGRATE_CDC_CAUGHT_UP_TICKS`` | consecutive caught-up sensor ticks before verifying | 3 |
 | ``DBMIGRATE_SNAPSHOT_STRATEGY`` | ``auto``, ``lock`` or ``single`` | ``auto`` |
+
+The replication CA is read by the *target* server, so for a MySQL or MariaDB target it is a
+path on that server's host (set ``ON_PREM_DB_REPL_SSL_CA`` when it differs from this
+machine's ``ON_PREM_DB_SSL_CA``); an Aurora target gets the file's text imported
+(``mysql.rds_import_binlog_ssl_material``).
 """
 
 from __future__ import annotations
@@ -67,12 +73,18 @@ def from_env(source: DbSettings, env: Mapping[str, str] | None = None) -> CdcSet
     port = env.get(p + "PORT")
     if port is not None and not port.isdigit():
         raise MigrationError(f"{p}PORT must be a port number, got {port!r}")
+    # The replica verifies the source with this CA; without one it encrypts at most (and
+    # the stream's start warns, naming the variable).
+    ca_variable = p + "SSL_CA" if env.get(p + "SSL_CA") else SOURCE_PREFIX + "SSL_CA"
+    ca = env.get(p + "SSL_CA") or source.ssl_ca or None
     replica = ReplicaSource(
         host=env.get(p + "HOST") or source.host,
         port=int(port) if port else source.port,
         user=env.get(p + "USER") or source.user,
         password=env.get(p + "PASSWORD") or (source.password if not env.get(p + "USER") else ""),
-        ssl=(env.get(p + "SSL") == "1") if env.get(p + "SSL") else bool(source.ssl_ca),
+        ssl=(env.get(p + "SSL") == "1") if env.get(p + "SSL") else bool(ca),
+        ssl_ca=ca,
+        ca_variable=ca_variable,
     )
     return CdcSettings(
         engine=parse_engine(env.get("DBMIGRATE_CDC_ENGINE") or DEFAULT_ENGINE),

@@ -6,6 +6,14 @@ migrated database (``replicate_wild_do_table`` on the target's name, ``replicate
 when the names differ). The replica keeps its applied position itself, so a stopped or failed
 stream resumes from there; nothing here re-applies anything. On MariaDB the stream is a named
 connection (``dbmigrate_<database>``), so several migrations can share a target.
+
+TLS: with a CA configured the replica verifies the source's certificate (and host name where
+the flavor can, see :mod:`migration_assets.lib.dialects.replication`); a certificate that does
+not verify stops the stream as *failed* with a sentence naming the CA's variable (the replica
+would otherwise retry for ever), and ``start`` sets the TLS options again before resuming, so
+a corrected CA takes effect without losing the position. Without a CA the stream runs as
+before, and the status returned by the ``start`` that configures it carries one warning
+(``details["warning"]``) naming the variable to set.
 """
 
 from __future__ import annotations
@@ -13,7 +21,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pymysql
 import pymysql.cursors
@@ -28,6 +37,9 @@ from migration_assets.lib.errors import MigrationError
 
 NO_SUCH_CHANNEL = (1617, 3074)  # MariaDB ER_MASTER_INFO, MySQL ER_REPLICA_CHANNEL_DOES_NOT_EXIST
 CONFLICTING_CONNECTION = 1934  # MariaDB: a second connection to the same source server
+#: The replica's TLS handshake with its source failed (client error CR_SSL_CONNECTION_ERROR:
+#: a certificate that does not verify, a CA file it cannot read, a source without TLS).
+TLS_CONNECTION_ERROR = 2026
 
 
 def channel_for(database: str) -> str:
@@ -36,8 +48,23 @@ def channel_for(database: str) -> str:
     return ("dbmigrate_" + cleaned)[:64]
 
 
-def status_from_row(row: dict | None) -> StreamStatus:
-    """Pure: the replica's status row (``SHOW SLAVE STATUS``) as a :class:`StreamStatus`."""
+def tls_failure(io_errno: object, io_error: str, source: sql.ReplicaSource | None) -> StreamStatus | None:
+    """Pure: the stream failed on TLS (a retry cannot fix it): the sentence naming the CA."""
+    if str(io_errno or "") != str(TLS_CONNECTION_ERROR) or source is None:
+        return None
+    ca = f"{source.ca_variable} ({source.ssl_ca})" if source.ssl_ca else source.ca_variable
+    return StreamStatus(
+        "replication", StreamState.FAILED,
+        error=(f"the replica's TLS connection to its source {source.address} failed, so no "
+               f"change arrives: {io_error}"),
+        next_step=(f"check {ca}: it must be the CA file that signed the source's certificate, "
+                   "readable on the replica's host, and the certificate must name the host "
+                   f"{source.host}; then `dbmigrate cdc start` resumes from where it stopped"))
+
+
+def status_from_row(row: dict | None, source: sql.ReplicaSource | None = None) -> StreamStatus:
+    """Pure: the replica's status row (``SHOW SLAVE STATUS``) as a :class:`StreamStatus`;
+    ``source`` (what the replica was pointed at) names the CA when TLS fails."""
     if row is None:
         return StreamStatus("replication", StreamState.NOT_STARTED,
                             next_step="start it: `dbmigrate cdc start` (or the start_change_capture job)")
@@ -58,6 +85,11 @@ def status_from_row(row: dict | None) -> StreamStatus:
                        "`dbmigrate cdc reset` and run the full load again"),
             details=details)
     if io_error and io != "Yes":
+        failed_tls = tls_failure(f("io_errno"), io_error, source)
+        if failed_tls is not None:
+            return StreamStatus(failed_tls.engine, failed_tls.state, None, applied,
+                                error=failed_tls.error, next_step=failed_tls.next_step,
+                                details=details)
         state = StreamState.STARTING if io == "Connecting" and applier == "Yes" else StreamState.FAILED
         return StreamStatus(
             "replication", state, None, applied,
@@ -118,30 +150,62 @@ class ReplicationStream:
             raise MigrationError(f"reading the replica status of {self.channel}: "
                                  f"{describe_error(exc, self.target)}") from exc
 
+    def _status(self, conn: Connection, flavor: sql.Replica) -> StreamStatus:
+        status = status_from_row(self._row(conn, flavor), self.source)
+        if status.state is StreamState.NOT_STARTED:
+            return status
+        return replace(status, details={**status.details,
+                                        "tls": sql.tls_summary(flavor, self.source)})
+
+    def _ca_pem(self, flavor: sql.Replica) -> str | None:
+        """The CA's text, for a replica that takes it rather than a path (Aurora)."""
+        if sql.tls_check(flavor, self.source) is not sql.TlsCheck.IMPORTED or not self.source.ssl_ca:
+            return None
+        try:
+            return Path(self.source.ssl_ca).read_text()
+        except OSError as exc:
+            raise MigrationError(f"{self.source.ca_variable} names {self.source.ssl_ca}, which "
+                                 f"cannot be read to import into Aurora: {exc.strerror}") from None
+
     # -- the ChangeStream interface ------------------------------------------------------------
     def status(self) -> StreamStatus:
         with self._conn() as (conn, flavor):
-            return status_from_row(self._row(conn, flavor))
+            return self._status(conn, flavor)
 
     def start(self, snapshot: Snapshot, *, fresh: bool = False) -> StreamStatus:
         # A configured channel was configured from this snapshot (the controller refuses a
         # stray one before recording the start), so it resumes whether or not ``fresh``.
         del fresh
         with self._conn() as (conn, flavor):
-            current = status_from_row(self._row(conn, flavor))
+            row = self._row(conn, flavor)
+            current = status_from_row(row, self.source)
             if current.state is StreamState.NOT_STARTED:
                 self._run(conn, sql.configure(flavor, self.channel, self.source, snapshot.position,
-                                              self.source_database, self.target.database))
+                                              self.source_database, self.target.database,
+                                              ca_pem=self._ca_pem(flavor)))
                 self._run(conn, sql.start(flavor, self.channel))
-            elif current.state in (StreamState.STOPPED, StreamState.FAILED):
-                self._run(conn, sql.start(flavor, self.channel))  # resumes where it stopped
+                status = self._settle(conn, flavor)
+                warning = sql.tls_warning(flavor, self.source)
+                return replace(status, details={**status.details, "warning": warning}) \
+                    if warning else status
+            if current.state in (StreamState.STOPPED, StreamState.FAILED):
+                statements = sql.start(flavor, self.channel)  # resumes where it stopped
+                if row is not None and (sql.tls_differs(flavor, row, self.source)
+                                        or tls_failure(sql.status_field(row, "io_errno"), "",
+                                                       self.source)):
+                    # A CA set or corrected since: the channel's TLS options again first (its
+                    # position is kept), on a channel whose receiver may still be retrying.
+                    statements = (sql.stop(flavor, self.channel)
+                                  + sql.refresh_tls(flavor, self.channel, self.source,
+                                                    ca_pem=self._ca_pem(flavor)) + statements)
+                self._run(conn, statements)
             return self._settle(conn, flavor)
 
     def _settle(self, conn: Connection, flavor: sql.Replica, seconds: float = 3.0) -> StreamStatus:
         """Status once the threads have connected (or failed), within a few seconds."""
         deadline = time.monotonic() + seconds
         while True:
-            status = status_from_row(self._row(conn, flavor))
+            status = self._status(conn, flavor)
             if status.state is not StreamState.STARTING or time.monotonic() > deadline:
                 return status
             time.sleep(0.1)
@@ -150,7 +214,7 @@ class ReplicationStream:
         with self._conn() as (conn, flavor):
             if status_from_row(self._row(conn, flavor)).state is not StreamState.NOT_STARTED:
                 self._run(conn, sql.stop(flavor, self.channel))
-            return status_from_row(self._row(conn, flavor))
+            return self._status(conn, flavor)
 
     def reset(self) -> None:
         """Stop and forget the replica configuration (used to start over from a new snapshot)."""

@@ -15,11 +15,26 @@ group (``replicate-wild-do-table``, ``replicate-rewrite-db``), which Terraform s
 Each function returns ``(sql, params)`` pairs: values are bound, identifiers quoted. Replication
 filters are applied to the *rewritten* database name (MariaDB and MySQL both rewrite first),
 so the filter names the target's database.
+
+TLS of the stream (the replica's connection to its source, which carries every row change):
+with a CA (:attr:`ReplicaSource.ssl_ca`) the replica checks the source's certificate against
+it and the host name it connects to (``MASTER_SSL_CA`` + ``MASTER_SSL_VERIFY_SERVER_CERT = 1``
+on MariaDB and MySQL before 8.0.23, ``SOURCE_SSL_*`` from 8.0.23), so a machine on the path
+cannot pose as the source. The CA is a file *on the replica's host*: the server reads it, not
+this tool. Aurora MySQL has no file system to name: its procedure
+``mysql.rds_import_binlog_ssl_material`` takes the CA's PEM text, which is imported; but AWS
+documents ``mysql.rds_set_external_source`` as encrypting without verifying certificates
+(``MASTER_SSL_VERIFY_SERVER_CERT`` is not supported), so an Aurora replica is not known to
+verify anything and :func:`tls_warning` says so (DMS, ``DBMIGRATE_CDC_ENGINE=dms``, verifies
+with its source endpoint's CA). Without a CA the stream is encrypted but accepts any
+certificate (or, with TLS off, plain): :func:`tls_warning` says so and names the variable.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from migration_assets.lib.cdc.position import BinlogPosition
 from migration_assets.lib.dialects.flavor import Flavor, Server
@@ -53,6 +68,112 @@ class ReplicaSource:
     user: str
     password: str = field(repr=False)
     ssl: bool = False
+    #: The CA file that signed the source's certificate, as the *replica* reads it (a path on
+    #: its host; for Aurora, a file this tool reads and imports). None: nothing is verified.
+    ssl_ca: str | None = None
+    #: The variable ``ssl_ca`` comes from (or should), named in warnings and errors.
+    ca_variable: str = "the replication CA setting"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class TlsCheck(StrEnum):
+    """What the replica checks of its source's TLS certificate."""
+
+    OFF = "off"  # no TLS: the binary log travels in clear text
+    ENCRYPTED = "encrypted"  # TLS, any certificate accepted
+    IMPORTED = "imported"  # Aurora: CA imported, no verification documented
+    FULL = "full"  # chain to the CA and the host name
+
+
+def tls_check(replica: Replica, source: ReplicaSource) -> TlsCheck:
+    """Pure: what ``configure`` makes this replica check."""
+    if not source.ssl:
+        return TlsCheck.OFF
+    if not source.ssl_ca:
+        return TlsCheck.ENCRYPTED
+    return TlsCheck.IMPORTED if _family(replica) is Flavor.AURORA_MYSQL else TlsCheck.FULL
+
+
+def tls_summary(replica: Replica, source: ReplicaSource) -> str:
+    """Pure: the stream's TLS in a few words, for the status."""
+    check = tls_check(replica, source)
+    if check is TlsCheck.FULL:
+        return f"verified against {source.ssl_ca} (host name {source.host} checked)"
+    if check is TlsCheck.IMPORTED:
+        return f"encrypted, CA {source.ssl_ca} imported (verification not documented for Aurora)"
+    return "encrypted, certificate not verified" if check is TlsCheck.ENCRYPTED else "off"
+
+
+def tls_warning(replica: Replica, source: ReplicaSource) -> str | None:
+    """Pure: the sentence to show once when a stream is configured that does not verify its
+    source's certificate, naming the variable to set; None when it does."""
+    check = tls_check(replica, source)
+    if check is TlsCheck.ENCRYPTED:
+        return (f"the replica encrypts its connection to the source {source.address} but "
+                "accepts any certificate, so a machine on the network path could pose as the "
+                f"source: set {source.ca_variable} to the CA file that signed the source's "
+                "certificate")
+    if check is TlsCheck.OFF:
+        return (f"the replica reads the binary log of {source.address} without TLS (every "
+                f"row change in clear text): set {source.ca_variable} to the CA file that "
+                "signed the source's certificate to encrypt and verify it")
+    if check is TlsCheck.IMPORTED:
+        return (f"Aurora encrypts its connection to the source {source.address} with the CA of "
+                f"{source.ca_variable} imported, but AWS documents its replication procedures "
+                "as not verifying the source's certificate (MASTER_SSL_VERIFY_SERVER_CERT is not "
+                "supported): keep the path private (VPN, Direct Connect), or use "
+                "DBMIGRATE_CDC_ENGINE=dms with a verify-full source endpoint")
+    return None
+
+
+def _option_word(replica: Replica) -> str:
+    """``SOURCE_`` options from MySQL 8.0.23, ``MASTER_`` before and on MariaDB."""
+    return "SOURCE" if _family(replica) is Flavor.MYSQL and not _legacy(replica) else "MASTER"
+
+
+def _tls_options(replica: Replica, source: ReplicaSource) -> tuple[str, tuple]:
+    """The TLS part of CHANGE MASTER / CHANGE REPLICATION SOURCE (MariaDB, MySQL)."""
+    words = _option_word(replica)
+    if not source.ssl:
+        return f"{words}_SSL = 0", ()
+    if not source.ssl_ca:
+        return f"{words}_SSL = 1", ()
+    return (f"{words}_SSL = 1, {words}_SSL_CA = %s, {words}_SSL_VERIFY_SERVER_CERT = 1",
+            (source.ssl_ca,))
+
+
+def ssl_material(ca_pem: str) -> str:
+    """Pure: the JSON ``mysql.rds_import_binlog_ssl_material`` takes: the CA's PEM text only
+    (no client certificate: the source authenticates the replica by its password)."""
+    return json.dumps({"ssl_ca": ca_pem})
+
+
+def _aurora_trust(source: ReplicaSource, ca_pem: str | None) -> list[Statement]:
+    if not (source.ssl and source.ssl_ca):
+        return []
+    if ca_pem is None:
+        raise ValueError("an Aurora replica needs the CA's PEM text to import")
+    return [("CALL mysql.rds_import_binlog_ssl_material(%s)", (ssl_material(ca_pem),))]
+
+
+def refresh_tls(replica: Replica, channel: str, source: ReplicaSource, *,
+                ca_pem: str | None = None) -> list[Statement]:
+    """Set the TLS options of a *stopped* channel again, keeping its position (a corrected CA
+    takes effect on the next start). Aurora: the CA is imported again."""
+    ch = _literal_name(channel)
+    flavor = _family(replica)
+    options, params = _tls_options(replica, source)
+    if source.ssl and not source.ssl_ca:
+        options += f", {_option_word(replica)}_SSL_CA = ''"  # a CA set before is gone
+    if flavor is Flavor.MARIADB:
+        return [(f"CHANGE MASTER '{ch}' TO {options}", params)]
+    if flavor is Flavor.MYSQL:
+        head = "CHANGE MASTER TO" if _legacy(replica) else "CHANGE REPLICATION SOURCE TO"
+        return [(f"{head} {options} FOR CHANNEL '{ch}'", params)]
+    return _aurora_trust(source, ca_pem)
 
 
 def _literal_name(name: str) -> str:
@@ -77,21 +198,23 @@ def _wild(database: str) -> str:
 
 
 def configure(replica: Replica, channel: str, source: ReplicaSource, position: BinlogPosition,
-              source_db: str, target_db: str) -> list[Statement]:
-    """Point a new replica at ``position`` of the source, limited to one database."""
+              source_db: str, target_db: str, *, ca_pem: str | None = None) -> list[Statement]:
+    """Point a new replica at ``position`` of the source, limited to one database, verifying
+    the source's certificate when ``source`` names a CA (``ca_pem``: its text, for Aurora)."""
     ch = _literal_name(channel)
     wild = _wild(target_db)
     rewrite = source_db != target_db
     if rewrite:
         _wild(source_db)
     flavor = _family(replica)
+    tls, tls_params = _tls_options(replica, source)
     if flavor is Flavor.MARIADB:
         out: list[Statement] = [(
             f"CHANGE MASTER '{ch}' TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
             "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s, "
-            f"MASTER_USE_GTID = no, MASTER_SSL = {1 if source.ssl else 0}, MASTER_CONNECT_RETRY = 10",
+            f"MASTER_USE_GTID = no, {tls}, MASTER_CONNECT_RETRY = 10",
             (source.host, source.port, source.user, source.password, position.file,
-             position.position))]
+             position.position, *tls_params))]
         out.append((f"SET GLOBAL {ch}.replicate_wild_do_table = %s", (wild,)))
         out.append((f"SET GLOBAL {ch}.replicate_rewrite_db = %s",
                     (f"{source_db}->{target_db}" if rewrite else "",)))
@@ -108,24 +231,25 @@ def configure(replica: Replica, channel: str, source: ReplicaSource, position: B
             return [
                 ("CHANGE MASTER TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
                  "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s, "
-                 f"MASTER_SSL = {1 if source.ssl else 0}, MASTER_CONNECT_RETRY = 10{key} "
-                 f"FOR CHANNEL '{ch}'",
+                 f"{tls}, MASTER_CONNECT_RETRY = 10{key} FOR CHANNEL '{ch}'",
                  (source.host, source.port, source.user, source.password, position.file,
-                  position.position)),
+                  position.position, *tls_params)),
                 # Per-channel filters came with 8.0.2; on 5.7 they hold for every channel.
                 (f"CHANGE REPLICATION FILTER {filters}" + ("" if old else f" FOR CHANNEL '{ch}'"), ()),
             ]
         return [
             ("CHANGE REPLICATION SOURCE TO SOURCE_HOST = %s, SOURCE_PORT = %s, SOURCE_USER = %s, "
              "SOURCE_PASSWORD = %s, SOURCE_LOG_FILE = %s, SOURCE_LOG_POS = %s, "
-             f"SOURCE_SSL = {1 if source.ssl else 0}, SOURCE_CONNECT_RETRY = 10"
+             f"{tls}, SOURCE_CONNECT_RETRY = 10"
              f"{'' if source.ssl else ', GET_SOURCE_PUBLIC_KEY = 1'} FOR CHANNEL '{ch}'",
              (source.host, source.port, source.user, source.password, position.file,
-              position.position)),
+              position.position, *tls_params)),
             (f"CHANGE REPLICATION FILTER {filters} FOR CHANNEL '{ch}'", ()),
         ]
-    # Aurora MySQL 3: filters come from the cluster parameter group.
-    return [("CALL mysql.rds_set_external_source(%s, %s, %s, %s, %s, %s, %s)",
+    # Aurora MySQL 3: filters come from the cluster parameter group; the CA is imported first
+    # (rds_set_external_source's ssl_encryption = 1 then uses it).
+    return [*_aurora_trust(source, ca_pem),
+            ("CALL mysql.rds_set_external_source(%s, %s, %s, %s, %s, %s, %s)",
              (source.host, source.port, source.user, source.password, position.file,
               position.position, 1 if source.ssl else 0))]
 
@@ -233,6 +357,9 @@ STATUS_FIELDS = {
     "sql_error": ("Last_SQL_Error",),
     "sql_errno": ("Last_SQL_Errno",),
     "io_errno": ("Last_IO_Errno",),
+    "ssl_allowed": ("Master_SSL_Allowed", "Source_SSL_Allowed"),
+    "ssl_ca": ("Master_SSL_CA_File", "Source_SSL_CA_File"),
+    "ssl_verify": ("Master_SSL_Verify_Server_Cert", "Source_SSL_Verify_Server_Cert"),
 }
 
 
@@ -241,6 +368,23 @@ def status_field(row: dict, name: str):  # noqa: ANN201 - a server value
         if column in row:
             return row[column]
     return None
+
+
+def tls_differs(replica: Replica, row: dict, source: ReplicaSource) -> bool:
+    """Pure: the channel's TLS settings (its status row) are not what ``source`` asks for, so
+    :func:`refresh_tls` is due before resuming. Aurora's imported CA does not show in the row:
+    never due there (a failed handshake is)."""
+    if _family(replica) is Flavor.AURORA_MYSQL:
+        return False
+    allowed = str(status_field(row, "ssl_allowed") or "No") != "No"
+    if allowed != source.ssl:
+        return True
+    if not source.ssl:
+        return False
+    ca = str(status_field(row, "ssl_ca") or "") or None
+    if not source.ssl_ca:
+        return ca is not None  # without a CA the server's default verification stays as it is
+    return ca != source.ssl_ca or str(status_field(row, "ssl_verify") or "No") != "Yes"
 
 
 def binlog_status_sql(flavor: Flavor, version: tuple[int, ...] = (8, 0)) -> str:
