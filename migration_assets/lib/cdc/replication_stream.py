@@ -180,26 +180,32 @@ class ReplicationStream:
             row = self._row(conn, flavor)
             current = status_from_row(row, self.source)
             if current.state is StreamState.NOT_STARTED:
-                self._run(conn, sql.configure(flavor, self.channel, self.source, snapshot.position,
-                                              self.source_database, self.target.database,
-                                              ca_pem=self._ca_pem(flavor)))
-                self._run(conn, sql.start(flavor, self.channel))
-                status = self._settle(conn, flavor)
-                warning = sql.tls_warning(flavor, self.source)
-                return replace(status, details={**status.details, "warning": warning}) \
-                    if warning else status
+                return self._begin(conn, flavor, sql.configure(
+                    flavor, self.channel, self.source, snapshot.position, self.source_database,
+                    self.target.database, ca_pem=self._ca_pem(flavor)))
             if current.state in (StreamState.STOPPED, StreamState.FAILED):
-                statements = sql.start(flavor, self.channel)  # resumes where it stopped
-                if row is not None and (sql.tls_differs(flavor, row, self.source)
-                                        or tls_failure(sql.status_field(row, "io_errno"), "",
-                                                       self.source)):
-                    # A CA set or corrected since: the channel's TLS options again first (its
-                    # position is kept), on a channel whose receiver may still be retrying.
-                    statements = (sql.stop(flavor, self.channel)
-                                  + sql.refresh_tls(flavor, self.channel, self.source,
-                                                    ca_pem=self._ca_pem(flavor)) + statements)
-                self._run(conn, statements)
+                self._resume(conn, flavor, row)
             return self._settle(conn, flavor)
+
+    def _begin(self, conn: Connection, flavor: sql.Replica,
+               configure: list[sql.Statement]) -> StreamStatus:
+        """Configure a new channel, start it, and say once what its TLS does not verify."""
+        self._run(conn, configure + sql.start(flavor, self.channel))
+        status = self._settle(conn, flavor)
+        warning = sql.tls_warning(flavor, self.source)
+        return replace(status, details={**status.details, "warning": warning}) if warning else status
+
+    def _resume(self, conn: Connection, flavor: sql.Replica, row: dict | None) -> None:
+        """Start a stopped or failed channel where it stopped."""
+        statements = sql.start(flavor, self.channel)
+        if row is not None and (sql.tls_differs(flavor, row, self.source)
+                                or tls_failure(sql.status_field(row, "io_errno"), "", self.source)):
+            # A CA set or corrected since: the channel's TLS options again first (its position
+            # is kept), on a channel whose receiver may still be retrying.
+            statements = (sql.stop(flavor, self.channel)
+                          + sql.refresh_tls(flavor, self.channel, self.source,
+                                            ca_pem=self._ca_pem(flavor)) + statements)
+        self._run(conn, statements)
 
     def _settle(self, conn: Connection, flavor: sql.Replica, seconds: float = 3.0) -> StreamStatus:
         """Status once the threads have connected (or failed), within a few seconds."""
