@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from migration_assets.lib.cdc.position import Snapshot
-from migration_assets.lib.cdc.replication_stream import ReplicationStream
+from migration_assets.lib.cdc.replication_stream import ReplicationStream, status_from_row
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
 from migration_assets.lib.connection import TARGET_PREFIX, DbSettings
 from migration_assets.lib.dialects import replication as sql
@@ -38,18 +38,23 @@ def channel_for(database: str) -> str:
 
 def target_as_seen_from_source(target: DbSettings, env: Mapping[str, str] | None = None) -> ReplicaSource:
     """How the on-prem server reaches the target: ``AURORA_DB_REPL_HOST/_PORT/_USER/_PASSWORD``,
-    each defaulting to the target's own settings."""
+    each defaulting to the target's own settings; ``AURORA_DB_REPL_SSL_CA``: the target's CA
+    bundle as the on-prem server reads it (default ``AURORA_DB_SSL_CA``), so the reverse stream
+    verifies whom it replicates from."""
     env = os.environ if env is None else env
     p = TARGET_PREFIX + "REPL_"
     port = env.get(p + "PORT")
     if port is not None and not port.isdigit():
         raise MigrationError(f"{p}PORT must be a port number, got {port!r}")
     user = env.get(p + "USER")
+    ca = env.get(p + "SSL_CA") or target.ssl_ca
     return ReplicaSource(host=env.get(p + "HOST") or target.host,
                          port=int(port) if port else target.port,
                          user=user or target.user,
                          password=env.get(p + "PASSWORD") or ("" if user else target.password),
-                         ssl=bool(target.ssl_ca))
+                         ssl=bool(ca), ssl_ca=ca,
+                         ca_variable=(p + "SSL_CA" if env.get(p + "SSL_CA")
+                                      else TARGET_PREFIX + "SSL_CA"))
 
 
 @dataclass
@@ -62,15 +67,16 @@ class ReverseStream(ReplicationStream):
     def start(self, snapshot: Snapshot, *, fresh: bool = False) -> StreamStatus:
         del fresh
         with self._conn() as (conn, flavor):
-            current = self.status()
+            row = self._row(conn, flavor)
+            current = status_from_row(row, self.source)
             if current.state is StreamState.NOT_STARTED:
                 ignored = [t for t in TOOL_TABLES if t not in SOURCE_BOOKKEEPING]
-                self._run(conn, sql.configure(flavor, self.channel, self.source, snapshot.position,
-                                              self.source_database, self.target.database))
-                self._run(conn, sql.ignore_tables(flavor, self.channel, self.target.database, ignored))
-                self._run(conn, sql.start(flavor, self.channel))
-            elif current.state in (StreamState.STOPPED, StreamState.FAILED):
-                self._run(conn, sql.start(flavor, self.channel))
+                return self._begin(conn, flavor, sql.configure(
+                    flavor, self.channel, self.source, snapshot.position, self.source_database,
+                    self.target.database) + sql.ignore_tables(flavor, self.channel,
+                                                              self.target.database, ignored))
+            if current.state in (StreamState.STOPPED, StreamState.FAILED):
+                self._resume(conn, flavor, row)
             return self._settle(conn, flavor)
 
 

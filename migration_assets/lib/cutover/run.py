@@ -355,6 +355,8 @@ class Cutover:
             raise MigrationError(f"{status.error}. Next: {status.next_step}")
         self.log(f"reverse stream {self.reverse.channel}: the source replicates the target from {position} "
                  f"({status.state.value})")
+        if status.details.get("warning"):
+            self.log(f"warning: {status.details['warning']}")
         with connect(self.target) as conn:
             state.finish_step(conn, Step.REVERSE, target=position, detail={"channel": self.reverse.channel})
 
