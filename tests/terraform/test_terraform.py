@@ -186,6 +186,9 @@ def moto_server():
     proc.wait(timeout=10)
 
 
+#: The AWS APIs the runner and DMS call from the private subnets (no NAT): dev's interface endpoints.
+RUNNER_APIS = ("dms", "monitoring", "sns", "secretsmanager", "kms", "sts", "rds")
+
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
 
@@ -215,12 +218,16 @@ def test_dev_environment_plans_the_full_stack_against_moto(tf: Terraform, moto_s
                      "module.onprem_vpn[0].aws_vpn_connection.this",
                      'module.onprem_vpn[0].aws_vpn_connection_route.this["192.168.0.0/16"]',
                      "module.onprem_vpn[0].aws_vpn_gateway_route_propagation.this[0]",
-                     "module.onprem_vpn[0].aws_vpc_security_group_egress_rule.mysql_to_onprem"
-                     '["aurora 192.168.0.0/16"]'):
+                     'module.security.aws_vpc_security_group_egress_rule.db_to_onprem["192.168.0.0/16"]',
+                     *(f'module.monitoring.aws_cloudwatch_metric_alarm.this["dms-instance-{m}"]'
+                       for m in ("cpu", "freeable-memory", "free-storage")),
+                     *(f'module.vpc.aws_vpc_endpoint.this["{service}"]' for service in RUNNER_APIS)):
         assert resource in done.stdout, resource
     # One set of alarms: the rds and dms modules' own are off where monitoring watches.
     assert "module.dms[0].aws_cloudwatch_metric_alarm" not in done.stdout
     assert "module.rds.aws_cloudwatch_metric_alarm" not in done.stdout
+    # The security module opens Aurora -> on-prem; the VPN repeating it would be refused by EC2.
+    assert "module.onprem_vpn[0].aws_vpc_security_group_egress_rule" not in done.stdout
 
 
 def test_dev_environment_applies_and_destroys_against_moto(tf: Terraform, moto_server: str) -> None:
@@ -231,6 +238,7 @@ def test_dev_environment_applies_and_destroys_against_moto(tf: Terraform, moto_s
     tf.run(env, "apply", "-auto-approve", "-input=false", env=AWS_ENV, timeout=900)
     outputs = json.loads(tf.run(env, "output", "-json", env=AWS_ENV).stdout)
     _the_applied_alarms_notify_an_encrypted_topic(moto_server, outputs)
+    _the_applied_network_and_runner_policy(moto_server, outputs)
     rds = boto3.client("rds", endpoint_url=moto_server, region_name="us-east-1",
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="migration-dev")["DBClusters"]
@@ -281,6 +289,46 @@ def _the_applied_alarms_notify_an_encrypted_topic(url: str, outputs: dict) -> No
     assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "dba@example.com")]
+
+
+def _the_applied_network_and_runner_policy(url: str, outputs: dict) -> None:
+    """The private subnets reach every API the runner calls through an endpoint behind its own
+    HTTPS-from-the-VPC group; Aurora may open MySQL to on-prem only; the runner may publish
+    run failures to the alarm topic with the topic's key."""
+    session = dict(endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
+                   aws_secret_access_key="testing")
+    ec2 = boto3.client("ec2", **session)
+    (vpc,) = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["migration-dev"]}])["Vpcs"]
+    endpoints = ec2.describe_vpc_endpoints(
+        Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["VpcEndpoints"]
+    assert sorted(e["ServiceName"] for e in endpoints) == sorted(
+        f"com.amazonaws.us-east-1.{s}" for s in RUNNER_APIS)
+    groups = {g["GroupId"] for e in endpoints for g in e["Groups"]}
+    assert len(groups) == 1 and all(e["PrivateDnsEnabled"] for e in endpoints)
+    (group,) = ec2.describe_security_groups(GroupIds=list(groups))["SecurityGroups"]
+    assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]])
+            for p in group["IpPermissions"]] == [("tcp", 443, 443, [vpc["CidrBlock"]])]
+
+    (aurora,) = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["migration-dev-aurora"]}])["SecurityGroups"]
+    assert [(p["IpProtocol"], p["FromPort"], p["ToPort"], [r["CidrIp"] for r in p["IpRanges"]])
+            for p in aurora["IpPermissionsEgress"]] == [("tcp", 3306, 3306, ["192.168.0.0/16"])]
+
+    iam = boto3.client("iam", **session)
+    arn = outputs["runner_policy_arn"]["value"]
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    statements = {s["Sid"]: s for s in document["Statement"]}
+    topic = outputs["alarm_topic_arn"]["value"]
+    key = boto3.client("sns", **session).get_topic_attributes(
+        TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+    assert (statements["PublishRunFailures"]["Action"], statements["PublishRunFailures"]["Resource"]) \
+        == ("sns:Publish", topic)
+    encrypt = statements["EncryptRunFailuresForTheTopic"]
+    assert (sorted(encrypt["Action"]), encrypt["Resource"]) == (
+        ["kms:Decrypt", "kms:GenerateDataKey"], key)
+    assert encrypt["Condition"] == {"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}}
 
 
 def _point_in_time_restore_of_the_applied_cluster(rds, cluster: dict) -> None:

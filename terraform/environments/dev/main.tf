@@ -16,6 +16,7 @@ module "vpc" {
   azs                  = var.azs
   private_subnet_cidrs = [for i, _ in var.azs : cidrsubnet(var.vpc_cidr, 8, i)]
   kms_key_arn          = module.security.kms_key_arn
+  interface_endpoints  = var.vpc_interface_endpoints
   tags                 = local.tags
 }
 
@@ -32,7 +33,10 @@ module "security" {
   aurora_cluster_resource_id = module.rds.cluster_resource_id
   aurora_master_secret_arn   = module.rds.master_user_secret_arn
   dms_task_arn               = var.enable_dms ? module.dms[0].replication_task_arn : null
-  tags                       = local.tags
+  # The run-failure sensor publishes to the alarm topic (DBMIGRATE_ALERT_SNS_TOPIC_ARN).
+  alert_topic_arn         = module.monitoring.topic_arn
+  alert_topic_kms_key_arn = module.monitoring.topic_kms_key_arn
+  tags                    = local.tags
 }
 
 module "rds" {
@@ -97,10 +101,11 @@ module "monitoring" {
     concat(["writer"], [for i in range(var.aurora_reader_count) : "reader-${i + 1}"]),
     module.rds.instance_ids,
   )
-  # The dms module names its replication instance after local.name (CloudWatch's dimension).
+  # CloudWatch's dimensions: the instance's identifier and the task's ARN (its resource ID).
   dms_tasks = var.enable_dms ? {
-    cdc = { replication_instance_id = local.name, task_arn = module.dms[0].replication_task_arn }
+    cdc = { replication_instance_id = module.dms[0].replication_instance_id, task_arn = module.dms[0].replication_task_arn }
   } : {}
+  dms_replication_instances = var.enable_dms ? { instance = module.dms[0].replication_instance_id } : {}
 
   tags = local.tags
 }
@@ -118,10 +123,10 @@ module "onprem_vpn" {
   transit_gateway_vpc_subnet_ids = var.onprem_vpn.gateway_type == "transit_gateway" && var.onprem_vpn.attach_vpc_to_transit_gateway ? module.vpc.private_subnet_ids : []
   route_table_ids                = [module.vpc.private_route_table_id]
 
-  # The security module already lets on-premises reach Aurora and DMS reach on-premises for
-  # var.onprem_cidrs (the same rule twice is refused by EC2); what it lacks is Aurora reaching
-  # the source as a binlog replica, the other change-capture engine.
-  egress_to_onprem_security_group_ids    = { aurora = module.security.db_security_group_id }
+  # The security module already opens MySQL for var.onprem_cidrs in all three directions
+  # (on-premises -> Aurora, DMS -> on-premises, Aurora -> on-premises), with or without this
+  # VPN; EC2 refuses the same rule twice, so the VPN adds none.
+  egress_to_onprem_security_group_ids    = {}
   ingress_from_onprem_security_group_ids = {}
 
   tags = local.tags

@@ -38,6 +38,13 @@ variable "onprem_cidrs" {
   nullable    = false
 }
 
+variable "vpc_interface_endpoints" {
+  description = "AWS APIs the private subnets reach through interface endpoints (the VPC has no NAT): DMS and the migration runner call these. Set [] when a NAT or a shared-services VPC provides them (each endpoint costs per AZ-hour)."
+  type        = list(string)
+  default     = ["dms", "monitoring", "sns", "secretsmanager", "kms", "sts", "rds"]
+  nullable    = false
+}
+
 variable "app_security_group_ids" {
   description = "Security groups of the applications that use Aurora after cutover."
   type        = list(string)

@@ -100,18 +100,26 @@ resource "aws_dms_replication_task" "this" {
 ################################################################################
 
 locals {
+  gib = 1073741824
+  mib = 1048576
+
+  # AWS/DMS task metrics are keyed by the instance's identifier (the name given to it) and the
+  # task's *resource ID*, the end of its ARN (arn:aws:dms:<region>:<account>:task:<id>), not
+  # the replication_task_id given to it: with the name the alarms would never see a data point.
   task_dimensions = {
     ReplicationInstanceIdentifier = aws_dms_replication_instance.this.replication_instance_id
-    ReplicationTaskIdentifier     = aws_dms_replication_task.this.replication_task_id
+    ReplicationTaskIdentifier     = regex("[^:]+$", aws_dms_replication_task.this.replication_task_arn)
   }
   instance_dimensions = {
     ReplicationInstanceIdentifier = aws_dms_replication_instance.this.replication_instance_id
   }
+  # A stopped task reports no latency: that is not a breach (the task's state is watched elsewhere).
   alarms = !var.create_alarms ? {} : {
-    cdc-latency-source = { metric = "CDCLatencySource", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, text = "CDC latency reading the source" }
-    cdc-latency-target = { metric = "CDCLatencyTarget", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, text = "CDC latency applying to Aurora" }
-    cpu                = { metric = "CPUUtilization", threshold = 85, op = "GreaterThanThreshold", dims = local.instance_dimensions, text = "replication instance CPU" }
-    memory             = { metric = "FreeableMemory", threshold = 268435456, op = "LessThanThreshold", dims = local.instance_dimensions, text = "replication instance freeable memory (bytes)" }
+    cdc-latency-source = { metric = "CDCLatencySource", statistic = "Maximum", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, missing = "notBreaching", text = "CDC latency reading the source (s)" }
+    cdc-latency-target = { metric = "CDCLatencyTarget", statistic = "Maximum", threshold = var.cdc_latency_alarm_seconds, op = "GreaterThanThreshold", dims = local.task_dimensions, missing = "notBreaching", text = "CDC latency applying to Aurora (s)" }
+    cpu                = { metric = "CPUUtilization", statistic = "Average", threshold = var.instance_alarm_thresholds.cpu_percent, op = "GreaterThanThreshold", dims = local.instance_dimensions, missing = "missing", text = "replication instance CPU (%)" }
+    memory             = { metric = "FreeableMemory", statistic = "Minimum", threshold = var.instance_alarm_thresholds.freeable_memory_mib * local.mib, op = "LessThanThreshold", dims = local.instance_dimensions, missing = "missing", text = "replication instance freeable memory (bytes)" }
+    storage            = { metric = "FreeStorageSpace", statistic = "Minimum", threshold = var.instance_alarm_thresholds.free_storage_gib * local.gib, op = "LessThanThreshold", dims = local.instance_dimensions, missing = "missing", text = "replication instance free storage (bytes)" }
   }
 }
 
@@ -123,11 +131,12 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   namespace           = "AWS/DMS"
   metric_name         = each.value.metric
   dimensions          = each.value.dims
-  statistic           = "Average"
+  statistic           = each.value.statistic
   period              = 60
   evaluation_periods  = 5
   threshold           = each.value.threshold
   comparison_operator = each.value.op
+  treat_missing_data  = each.value.missing
   alarm_actions       = compact([var.alarm_topic_arn])
   ok_actions          = compact([var.alarm_topic_arn])
 

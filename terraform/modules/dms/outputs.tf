@@ -3,6 +3,11 @@ output "replication_instance_arn" {
   value       = try(aws_dms_replication_instance.this.replication_instance_arn, null)
 }
 
+output "replication_instance_id" {
+  description = "Identifier of the replication instance (the ReplicationInstanceIdentifier dimension of AWS/DMS metrics)."
+  value       = try(aws_dms_replication_instance.this.replication_instance_id, null)
+}
+
 output "replication_task_arn" {
   description = "ARN of the CDC-only task (started at the snapshot position by `dbmigrate cdc start`; the change_stream_sensor watches it)."
   value       = try(aws_dms_replication_task.this.replication_task_arn, null)

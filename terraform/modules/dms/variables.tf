@@ -146,6 +146,26 @@ variable "cdc_latency_alarm_seconds" {
   nullable    = false
 }
 
+variable "instance_alarm_thresholds" {
+  description = "Replication instance alarms: CPU above cpu_percent, freeable memory below freeable_memory_mib, free storage (where changes are cached while the target lags) below free_storage_gib, each for 5 minutes."
+  type = object({
+    cpu_percent         = optional(number, 85)
+    freeable_memory_mib = optional(number, 256)
+    free_storage_gib    = optional(number, 10)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.instance_alarm_thresholds.cpu_percent > 0 && var.instance_alarm_thresholds.cpu_percent <= 100
+    error_message = "instance_alarm_thresholds.cpu_percent must be in (0, 100]."
+  }
+  validation {
+    condition     = var.instance_alarm_thresholds.freeable_memory_mib > 0 && var.instance_alarm_thresholds.free_storage_gib > 0
+    error_message = "instance_alarm_thresholds.freeable_memory_mib and free_storage_gib must be positive."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

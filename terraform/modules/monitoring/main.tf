@@ -1,6 +1,6 @@
 ################################################################################
-# Monitoring: one encrypted SNS topic, CloudWatch alarms on the DMS change stream
-# and the Aurora instances, and an EventBridge rule that reports a failed DMS task.
+# Monitoring: one encrypted SNS topic, CloudWatch alarms on the DMS change stream,
+# the DMS replication instances and the Aurora instances, and an EventBridge rule that reports a failed DMS task.
 # An alarm notifies both when it fires and when it clears.
 ################################################################################
 
@@ -143,6 +143,7 @@ resource "aws_sns_topic_subscription" "https" {
 
 locals {
   gib = 1073741824
+  mib = 1048576
 
   # CloudWatch names a task by the resource ID that ends its ARN, not by the task's name.
   dms_alarms = merge([for key, task in var.dms_tasks : {
@@ -160,6 +161,29 @@ locals {
       # A stopped task reports nothing: that is the failure rule's business, not a latency.
       missing = "notBreaching"
       text    = "DMS task ${key}: CDC latency ${side == "source" ? "reading the on-premises binlog" : "applying to Aurora"} above ${var.thresholds.cdc_latency_seconds} s"
+    }
+  }]...)
+
+  # The replication instance holds the changes while the target lags: out of memory it swaps and
+  # slows, out of storage the task fails. Keyed by the identifier given to the instance.
+  dms_instance_alarms = merge([for key, instance in var.dms_replication_instances : {
+    "dms-${key}-cpu" = {
+      namespace  = "AWS/DMS", metric = "CPUUtilization", statistic = "Average"
+      dimensions = { ReplicationInstanceIdentifier = instance }
+      threshold  = var.thresholds.dms_cpu_percent, operator = "GreaterThanThreshold", missing = "missing"
+      text       = "DMS replication instance ${key}: CPU above ${var.thresholds.dms_cpu_percent}%"
+    }
+    "dms-${key}-freeable-memory" = {
+      namespace  = "AWS/DMS", metric = "FreeableMemory", statistic = "Minimum"
+      dimensions = { ReplicationInstanceIdentifier = instance }
+      threshold  = var.thresholds.dms_freeable_memory_mib * local.mib, operator = "LessThanThreshold", missing = "missing"
+      text       = "DMS replication instance ${key}: freeable memory below ${var.thresholds.dms_freeable_memory_mib} MiB"
+    }
+    "dms-${key}-free-storage" = {
+      namespace  = "AWS/DMS", metric = "FreeStorageSpace", statistic = "Minimum"
+      dimensions = { ReplicationInstanceIdentifier = instance }
+      threshold  = var.thresholds.dms_free_storage_gib * local.gib, operator = "LessThanThreshold", missing = "missing"
+      text       = "DMS replication instance ${key}: free storage below ${var.thresholds.dms_free_storage_gib} GiB (cached changes, task logs)"
     }
   }]...)
 
@@ -192,7 +216,7 @@ locals {
     }
   }]...)
 
-  alarms = merge(local.dms_alarms, local.aurora_alarms)
+  alarms = merge(local.dms_alarms, local.dms_instance_alarms, local.aurora_alarms)
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {

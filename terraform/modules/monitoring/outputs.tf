@@ -14,7 +14,7 @@ output "alarm_names" {
 }
 
 output "alarm_arns" {
-  description = "ARN of each alarm by its key (dms-<task>-source-latency, aurora-<instance>-cpu ...)."
+  description = "ARN of each alarm by its key (dms-<task>-source-latency, dms-<instance>-free-storage, aurora-<instance>-cpu ...)."
   value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
 }
 

@@ -71,6 +71,23 @@ variable "dms_tasks" {
   }
 }
 
+variable "dms_replication_instances" {
+  description = "DMS replication instances to watch: a short stable name used in alarm names => the replication instance identifier (the name given to it, CloudWatch's ReplicationInstanceIdentifier). Each gets CPU, freeable memory and free storage alarms."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.dms_replication_instances) : can(regex("^[a-z][a-z0-9-]{0,30}$", k))])
+    error_message = "dms_replication_instances keys must be 1-31 lower-case letters, digits or dashes (they become part of alarm names)."
+  }
+  validation {
+    # The dimension is the identifier given to the instance; its ARN ends in a generated ID instead.
+    condition     = alltrue([for v in values(var.dms_replication_instances) : !startswith(v, "arn:")])
+    error_message = "dms_replication_instances values must be replication instance identifiers (the name given to the instance), not ARNs."
+  }
+}
+
 variable "dms_failure_event_types" {
   description = "DMS task state-change events that notify the topic (REPLICATION_TASK_STOPPED is left out by default: dbmigrate stops the task itself at cutover)."
   type        = list(string)
@@ -84,13 +101,16 @@ variable "dms_failure_event_types" {
 }
 
 variable "thresholds" {
-  description = "Alarm thresholds. CDC latency in seconds (source: reading the on-prem binlog; target: applying to Aurora), Aurora replica lag in milliseconds, CPU in percent, free local storage in GiB (Aurora's temporary storage per instance; the cluster volume grows by itself), connections as a count (set near 80% of max_connections of the instance class)."
+  description = "Alarm thresholds. CDC latency in seconds (source: reading the on-prem binlog; target: applying to Aurora), Aurora replica lag in milliseconds, CPU in percent, free local storage in GiB (Aurora's temporary storage per instance; the cluster volume grows by itself), connections as a count (set near 80% of max_connections of the instance class); DMS replication instance CPU in percent, freeable memory in MiB and free storage in GiB."
   type = object({
-    cdc_latency_seconds    = optional(number, 60)
-    replica_lag_ms         = optional(number, 2000)
-    cpu_percent            = optional(number, 80)
-    free_local_storage_gib = optional(number, 2)
-    connections            = optional(number, 800)
+    cdc_latency_seconds     = optional(number, 60)
+    replica_lag_ms          = optional(number, 2000)
+    cpu_percent             = optional(number, 80)
+    free_local_storage_gib  = optional(number, 2)
+    connections             = optional(number, 800)
+    dms_cpu_percent         = optional(number, 85)
+    dms_freeable_memory_mib = optional(number, 256)
+    dms_free_storage_gib    = optional(number, 10)
   })
   default  = {}
   nullable = false
@@ -106,6 +126,14 @@ variable "thresholds" {
   validation {
     condition     = var.thresholds.free_local_storage_gib > 0 && var.thresholds.connections >= 1
     error_message = "thresholds.free_local_storage_gib must be positive and thresholds.connections at least 1."
+  }
+  validation {
+    condition     = var.thresholds.dms_cpu_percent > 0 && var.thresholds.dms_cpu_percent <= 100
+    error_message = "thresholds.dms_cpu_percent must be in (0, 100]."
+  }
+  validation {
+    condition     = var.thresholds.dms_freeable_memory_mib > 0 && var.thresholds.dms_free_storage_gib > 0
+    error_message = "thresholds.dms_freeable_memory_mib and thresholds.dms_free_storage_gib must be positive."
   }
 }
 

@@ -1,6 +1,7 @@
 ################################################################################
-# Security: one customer KMS key, security groups, IAM roles and policies, the
-# source credentials secret and the alarm topic. Least privilege throughout.
+# Security: one customer KMS key, security groups, IAM roles and policies and the
+# endpoint credential secrets. Least privilege throughout. (The alarm topic and its
+# key are the monitoring module's; the runner policy may publish to it.)
 ################################################################################
 
 data "aws_caller_identity" "current" {}
@@ -62,11 +63,13 @@ resource "aws_kms_alias" "this" {
 }
 
 ################################################################################
-# Security groups: MySQL into Aurora only from DMS, the applications and on-prem
+# Security groups: MySQL into Aurora only from DMS, the applications and on-prem;
+# MySQL out of Aurora only to on-prem (Aurora as a binlog replica of the source)
 ################################################################################
 
 resource "aws_security_group" "db" {
   #checkov:skip=CKV2_AWS_5:Attached to the Aurora cluster by the rds module (outside this module's view).
+  # The description is kept as first applied (a new one replaces the group); egress is below.
   name        = "${var.name}-aurora"
   description = "Aurora MySQL: MySQL from DMS, the applications and on-premises only"
   vpc_id      = var.vpc_id
@@ -112,6 +115,20 @@ resource "aws_vpc_security_group_ingress_rule" "db_from_onprem" {
   cidr_ipv4         = each.value
 }
 
+# Aurora as a binlog replica of the on-premises source (`replication` change capture) opens
+# the connection itself: without this rule `rds_start_replication` never connects. The
+# rollback's reverse stream is the other way round (on-premises connects in, db_from_onprem).
+resource "aws_vpc_security_group_egress_rule" "db_to_onprem" {
+  for_each = toset(var.db_egress_to_onprem ? var.onprem_cidrs : [])
+
+  security_group_id = aws_security_group.db.id
+  description       = "MySQL to the on-premises source ${each.value} (Aurora as its binlog replica)"
+  ip_protocol       = "tcp"
+  from_port         = var.db_port
+  to_port           = var.db_port
+  cidr_ipv4         = each.value
+}
+
 resource "aws_vpc_security_group_egress_rule" "dms_to_db" {
   security_group_id            = aws_security_group.dms.id
   description                  = "MySQL to Aurora"
@@ -134,7 +151,7 @@ resource "aws_vpc_security_group_egress_rule" "dms_to_onprem" {
 
 resource "aws_vpc_security_group_egress_rule" "dms_to_endpoints" {
   security_group_id = aws_security_group.dms.id
-  description       = "HTTPS to VPC interface endpoints (Secrets Manager)"
+  description       = "HTTPS to the VPC interface endpoints (Secrets Manager, KMS)"
   ip_protocol       = "tcp"
   from_port         = 443
   to_port           = 443
@@ -297,6 +314,33 @@ data "aws_iam_policy_document" "runner" {
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.this.arn]
   }
+
+  # The run-failure sensor (defs/monitoring/sensors.py) publishes to DBMIGRATE_ALERT_SNS_TOPIC_ARN,
+  # the monitoring module's topic: Publish on that topic only.
+  dynamic "statement" {
+    for_each = var.alert_topic_arn == null ? [] : [1]
+    content {
+      sid       = "PublishRunFailures"
+      actions   = ["sns:Publish"]
+      resources = [var.alert_topic_arn]
+    }
+  }
+
+  # An encrypted topic takes a message only from a publisher that may make a data key with the
+  # topic's key (else Publish fails with KMS.AccessDeniedException); only through SNS.
+  dynamic "statement" {
+    for_each = var.alert_topic_kms_key_arn == null ? [] : [1]
+    content {
+      sid       = "EncryptRunFailuresForTheTopic"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [var.alert_topic_kms_key_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sns.${split(":", var.alert_topic_kms_key_arn)[3]}.amazonaws.com"] # the key's (and topic's) region
+      }
+    }
+  }
 }
 
 resource "aws_iam_policy" "runner" {
@@ -304,14 +348,4 @@ resource "aws_iam_policy" "runner" {
   description = "What the migration runner needs, on these resources only"
   policy      = data.aws_iam_policy_document.runner.json
   tags        = var.tags
-}
-
-################################################################################
-# Alarm topic
-################################################################################
-
-resource "aws_sns_topic" "alarms" {
-  name              = "${var.name}-alarms"
-  kms_master_key_id = aws_kms_key.this.arn
-  tags              = var.tags
 }

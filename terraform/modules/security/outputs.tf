@@ -33,11 +33,6 @@ output "runner_policy_arn" {
   value       = try(aws_iam_policy.runner.arn, null)
 }
 
-output "alarm_topic_arn" {
-  description = "SNS topic that receives the migration alarms."
-  value       = try(aws_sns_topic.alarms.arn, null)
-}
-
 output "target_dms_secret_arn" {
   description = "Secret holding the Aurora credentials of the DMS user (value set out of band)."
   value       = try(aws_secretsmanager_secret.target_dms.arn, null)

@@ -45,6 +45,13 @@ variable "onprem_cidrs" {
   }
 }
 
+variable "db_egress_to_onprem" {
+  description = "Let Aurora open MySQL connections to onprem_cidrs on db_port (Aurora as a binlog replica of the source: `replication` change capture). Nothing is opened when onprem_cidrs is empty."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
 variable "app_security_group_ids" {
   description = "Security groups of the applications (and the Dagster runner) that use Aurora."
   type        = list(string)
@@ -100,6 +107,28 @@ variable "dms_task_arn" {
   description = "ARN of the DMS replication task the runner may start and stop (null without DMS)."
   type        = string
   default     = null
+}
+
+variable "alert_topic_arn" {
+  description = "SNS topic the migration runner's run-failure sensor publishes to (DBMIGRATE_ALERT_SNS_TOPIC_ARN, the monitoring module's topic_arn); null: no sns:Publish."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alert_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", var.alert_topic_arn))
+    error_message = "alert_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
+}
+
+variable "alert_topic_kms_key_arn" {
+  description = "KMS key encrypting alert_topic_arn (the monitoring module's topic_kms_key_arn): the runner may make data keys with it through SNS only. Null: the topic is not encrypted."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alert_topic_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.alert_topic_kms_key_arn))
+    error_message = "alert_topic_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias."
+  }
 }
 
 variable "tags" {

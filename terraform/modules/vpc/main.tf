@@ -1,7 +1,8 @@
 ################################################################################
 # VPC: private subnets only. Nothing here is reachable from the internet; the
 # on-premises network reaches the database through VPN/Direct Connect routes the
-# platform team adds to the private route table.
+# platform team adds to the private route table, and AWS APIs are reached through
+# interface endpoints (no NAT).
 ################################################################################
 
 data "aws_region" "current" {}
@@ -48,11 +49,15 @@ resource "aws_route_table_association" "private" {
 }
 
 ################################################################################
-# Secrets Manager endpoint (DMS reads endpoint credentials from Secrets Manager)
+# Interface endpoints: the private subnets have no NAT and no internet gateway, so
+# DMS and the migration runner reach the AWS APIs they call only through these
+# (DMS: Secrets Manager and KMS for endpoint credentials; the runner: DMS, CloudWatch,
+# SNS, Secrets Manager, KMS, STS and RDS). Private DNS makes the regional API names
+# resolve to them, so no client needs an endpoint URL.
 ################################################################################
 
 resource "aws_security_group" "endpoints" {
-  count = var.create_secretsmanager_endpoint ? 1 : 0
+  count = length(var.interface_endpoints) > 0 ? 1 : 0
 
   name        = "${var.name}-vpc-endpoints"
   description = "HTTPS from inside the VPC to interface endpoints"
@@ -69,17 +74,23 @@ resource "aws_security_group" "endpoints" {
   tags = var.tags
 }
 
-resource "aws_vpc_endpoint" "secretsmanager" {
-  count = var.create_secretsmanager_endpoint ? 1 : 0
+resource "aws_vpc_endpoint" "this" {
+  for_each = toset(var.interface_endpoints)
 
   vpc_id              = aws_vpc.this.id
-  service_name        = "com.amazonaws.${data.aws_region.current.name}.secretsmanager"
+  service_name        = "com.amazonaws.${data.aws_region.current.name}.${each.key}"
   vpc_endpoint_type   = "Interface"
   subnet_ids          = aws_subnet.private[*].id
   security_group_ids  = [aws_security_group.endpoints[0].id]
   private_dns_enabled = true
 
-  tags = var.tags
+  tags = merge(var.tags, { Name = "${var.name}-${each.key}" })
+}
+
+# The Secrets Manager endpoint was once the only one (create_secretsmanager_endpoint).
+moved {
+  from = aws_vpc_endpoint.secretsmanager[0]
+  to   = aws_vpc_endpoint.this["secretsmanager"]
 }
 
 ################################################################################

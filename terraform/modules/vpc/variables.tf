@@ -60,11 +60,20 @@ variable "flow_log_retention_days" {
   }
 }
 
-variable "create_secretsmanager_endpoint" {
-  description = "Create an interface endpoint so DMS and the runner reach Secrets Manager without internet access."
-  type        = bool
-  default     = true
+variable "interface_endpoints" {
+  description = "AWS services the private subnets reach through interface endpoints (no NAT): the last part of com.amazonaws.<region>.<service>. DMS needs secretsmanager (and kms); the migration runner, when it runs in this VPC, also dms, monitoring (CloudWatch metrics), sns, kms, sts and rds. Empty: none, and no endpoint security group."
+  type        = list(string)
+  default     = ["secretsmanager"]
   nullable    = false
+
+  validation {
+    condition     = alltrue([for s in var.interface_endpoints : contains(["dms", "monitoring", "logs", "sns", "secretsmanager", "kms", "sts", "rds", "events"], s)])
+    error_message = "interface_endpoints must name services among dms, monitoring, logs, sns, secretsmanager, kms, sts, rds and events."
+  }
+  validation {
+    condition     = length(distinct(var.interface_endpoints)) == length(var.interface_endpoints)
+    error_message = "interface_endpoints must not name a service twice."
+  }
 }
 
 variable "tags" {

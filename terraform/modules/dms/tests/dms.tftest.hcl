@@ -1,4 +1,15 @@
-mock_provider "aws" {}
+mock_provider "aws" {
+  # Valid ARNs for the attributes the provider checks when a run applies.
+  mock_resource "aws_dms_certificate" {
+    defaults = { certificate_arn = "arn:aws:dms:eu-west-1:111122223333:cert:CERTIFICATEID" }
+  }
+  mock_resource "aws_dms_replication_instance" {
+    defaults = { replication_instance_arn = "arn:aws:dms:eu-west-1:111122223333:rep:INSTANCEID" }
+  }
+  mock_resource "aws_dms_endpoint" {
+    defaults = { endpoint_arn = "arn:aws:dms:eu-west-1:111122223333:endpoint:ENDPOINTID" }
+  }
+}
 
 variables {
   name                    = "mig-test"
@@ -44,13 +55,77 @@ run "private_encrypted_tls_everywhere" {
     error_message = "a CDC-only task (the full load is Dagster's) that an apply does not start"
   }
   assert {
-    condition     = toset([for a in aws_cloudwatch_metric_alarm.this : a.metric_name]) == toset(["CDCLatencySource", "CDCLatencyTarget", "CPUUtilization", "FreeableMemory"])
-    error_message = "CDC latency and instance alarms exist"
+    condition     = toset([for a in aws_cloudwatch_metric_alarm.this : a.metric_name]) == toset(["CDCLatencySource", "CDCLatencyTarget", "CPUUtilization", "FreeableMemory", "FreeStorageSpace"])
+    error_message = "CDC latency and instance (CPU, memory, storage) alarms exist"
   }
   assert {
     condition     = aws_dms_replication_instance.this.multi_az
     error_message = "Multi-AZ by default"
   }
+}
+
+run "task_alarms_are_keyed_by_the_task_resource_id_not_its_name" {
+  command = apply # against the mock provider: the task ARN is known after apply
+
+  override_resource {
+    target = aws_dms_replication_task.this
+    values = { replication_task_arn = "arn:aws:dms:eu-west-1:111122223333:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ" }
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["cdc-latency-source"].dimensions == tomap({ ReplicationInstanceIdentifier = "mig-test", ReplicationTaskIdentifier = "ABCDEFGHIJKLMNOPQRSTUVWXYZ" }) && aws_cloudwatch_metric_alarm.this["cdc-latency-target"].dimensions == aws_cloudwatch_metric_alarm.this["cdc-latency-source"].dimensions
+    error_message = "AWS/DMS task metrics are keyed by the instance identifier and the task's resource ID (the end of its ARN), not the task name mig-test-cdc"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["cdc-latency-source"].treat_missing_data == "notBreaching"
+    error_message = "a stopped task (no latency data) is not a latency breach"
+  }
+  assert {
+    condition     = alltrue([for k in ["cpu", "memory", "storage"] : aws_cloudwatch_metric_alarm.this[k].dimensions == tomap({ ReplicationInstanceIdentifier = "mig-test" })])
+    error_message = "instance metrics are keyed by the instance identifier alone"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["storage"].metric_name == "FreeStorageSpace" && aws_cloudwatch_metric_alarm.this["storage"].threshold == 10 * 1073741824 && aws_cloudwatch_metric_alarm.this["storage"].comparison_operator == "LessThanThreshold"
+    error_message = "free storage below 10 GiB, in bytes"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["memory"].threshold == 256 * 1048576 && aws_cloudwatch_metric_alarm.this["cpu"].threshold == 85
+    error_message = "freeable memory below 256 MiB and CPU above 85 % by default"
+  }
+  assert {
+    condition     = alltrue([for a in aws_cloudwatch_metric_alarm.this : a.alarm_actions == toset([var.alarm_topic_arn]) && a.ok_actions == toset([var.alarm_topic_arn])])
+    error_message = "every alarm notifies the topic when it fires and when it clears"
+  }
+}
+
+run "instance_thresholds_can_be_set" {
+  command = plan
+  variables {
+    instance_alarm_thresholds = { free_storage_gib = 20 }
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["storage"].threshold == 20 * 1073741824 && aws_cloudwatch_metric_alarm.this["cpu"].threshold == 85
+    error_message = "a threshold given overrides its default, the others keep theirs"
+  }
+}
+
+run "no_alarms_when_told_not_to" {
+  command = plan
+  variables {
+    create_alarms = false
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this) == 0
+    error_message = "create_alarms = false creates none (the monitoring module watches instead)"
+  }
+}
+
+run "a_cpu_threshold_above_100_percent_is_refused" {
+  command = plan
+  variables {
+    instance_alarm_thresholds = { cpu_percent = 120 }
+  }
+  expect_failures = [var.instance_alarm_thresholds]
 }
 
 run "a_certificate_that_is_not_pem_is_refused" {

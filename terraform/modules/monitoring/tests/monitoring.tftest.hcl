@@ -28,14 +28,31 @@ variables {
       task_arn                = "arn:aws:dms:eu-west-1:111122223333:task:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     }
   }
+  dms_replication_instances = { instance = "mig-test" }
 }
 
 run "every_alarm_watches_the_right_metric" {
   command = plan
 
   assert {
-    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dms-cdc-source-latency", "dms-cdc-target-latency", "aurora-writer-cpu", "aurora-writer-free-local-storage", "aurora-writer-connections", "aurora-writer-replica-lag", "aurora-reader-1-cpu", "aurora-reader-1-free-local-storage", "aurora-reader-1-connections", "aurora-reader-1-replica-lag"])
-    error_message = "two CDC latency alarms per task and four alarms per Aurora instance"
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset(["dms-cdc-source-latency", "dms-cdc-target-latency", "dms-instance-cpu", "dms-instance-freeable-memory", "dms-instance-free-storage", "aurora-writer-cpu", "aurora-writer-free-local-storage", "aurora-writer-connections", "aurora-writer-replica-lag", "aurora-reader-1-cpu", "aurora-reader-1-free-local-storage", "aurora-reader-1-connections", "aurora-reader-1-replica-lag"])
+    error_message = "two CDC latency alarms per task, three alarms per replication instance and four per Aurora instance"
+  }
+  assert {
+    condition     = alltrue([for k in ["dms-instance-cpu", "dms-instance-freeable-memory", "dms-instance-free-storage"] : aws_cloudwatch_metric_alarm.this[k].namespace == "AWS/DMS" && aws_cloudwatch_metric_alarm.this[k].dimensions == tomap({ ReplicationInstanceIdentifier = "mig-test" })])
+    error_message = "replication instance metrics are keyed by the instance identifier alone"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["dms-instance-cpu"].metric_name == "CPUUtilization" && aws_cloudwatch_metric_alarm.this["dms-instance-cpu"].threshold == 85 && aws_cloudwatch_metric_alarm.this["dms-instance-cpu"].comparison_operator == "GreaterThanThreshold"
+    error_message = "replication instance CPU above 85 % by default"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["dms-instance-freeable-memory"].metric_name == "FreeableMemory" && aws_cloudwatch_metric_alarm.this["dms-instance-freeable-memory"].threshold == 256 * 1048576 && aws_cloudwatch_metric_alarm.this["dms-instance-freeable-memory"].comparison_operator == "LessThanThreshold"
+    error_message = "replication instance freeable memory below 256 MiB, in bytes"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["dms-instance-free-storage"].metric_name == "FreeStorageSpace" && aws_cloudwatch_metric_alarm.this["dms-instance-free-storage"].threshold == 10 * 1073741824 && aws_cloudwatch_metric_alarm.this["dms-instance-free-storage"].comparison_operator == "LessThanThreshold"
+    error_message = "replication instance free storage below 10 GiB, in bytes"
   }
   assert {
     condition     = aws_cloudwatch_metric_alarm.this["dms-cdc-source-latency"].metric_name == "CDCLatencySource" && aws_cloudwatch_metric_alarm.this["dms-cdc-target-latency"].metric_name == "CDCLatencyTarget" && aws_cloudwatch_metric_alarm.this["dms-cdc-source-latency"].namespace == "AWS/DMS"
@@ -114,7 +131,7 @@ run "subscriptions_and_an_existing_key" {
     email_endpoints = ["dba@example.com", "oncall@example.com"]
     https_endpoint  = "https://hooks.example.com/sns"
     kms_key_arn     = "arn:aws:kms:eu-west-1:111122223333:key/99999999-2222-3333-4444-555555555555"
-    thresholds      = { cdc_latency_seconds = 300, cpu_percent = 90 }
+    thresholds      = { cdc_latency_seconds = 300, cpu_percent = 90, dms_free_storage_gib = 25 }
   }
   assert {
     condition     = toset([for s in aws_sns_topic_subscription.email : s.endpoint]) == toset(["dba@example.com", "oncall@example.com"]) && aws_sns_topic_subscription.https[0].protocol == "https"
@@ -125,7 +142,7 @@ run "subscriptions_and_an_existing_key" {
     error_message = "a given key is used, none created"
   }
   assert {
-    condition     = aws_cloudwatch_metric_alarm.this["dms-cdc-target-latency"].threshold == 300 && aws_cloudwatch_metric_alarm.this["aurora-writer-cpu"].threshold == 90 && aws_cloudwatch_metric_alarm.this["aurora-writer-connections"].threshold == 800
+    condition     = aws_cloudwatch_metric_alarm.this["dms-cdc-target-latency"].threshold == 300 && aws_cloudwatch_metric_alarm.this["aurora-writer-cpu"].threshold == 90 && aws_cloudwatch_metric_alarm.this["aurora-writer-connections"].threshold == 800 && aws_cloudwatch_metric_alarm.this["dms-instance-free-storage"].threshold == 25 * 1073741824 && aws_cloudwatch_metric_alarm.this["dms-instance-cpu"].threshold == 85
     error_message = "thresholds given override their defaults, the others keep theirs"
   }
 }
@@ -133,7 +150,8 @@ run "subscriptions_and_an_existing_key" {
 run "without_dms_there_is_no_failure_rule" {
   command = plan
   variables {
-    dms_tasks = {}
+    dms_tasks                 = {}
+    dms_replication_instances = {}
   }
   assert {
     condition     = length(aws_cloudwatch_event_rule.dms_task_failed) == 0 && length([for k, _ in aws_cloudwatch_metric_alarm.this : k if startswith(k, "dms-")]) == 0
@@ -147,6 +165,22 @@ run "a_task_name_instead_of_its_arn_is_refused" {
     dms_tasks = { cdc = { replication_instance_id = "mig-test", task_arn = "mig-test-cdc" } }
   }
   expect_failures = [var.dms_tasks]
+}
+
+run "a_replication_instance_arn_instead_of_its_identifier_is_refused" {
+  command = plan
+  variables {
+    dms_replication_instances = { instance = "arn:aws:dms:eu-west-1:111122223333:rep:ABCDEFGHIJKLMNOP" }
+  }
+  expect_failures = [var.dms_replication_instances]
+}
+
+run "a_dms_cpu_threshold_above_100_percent_is_refused" {
+  command = plan
+  variables {
+    thresholds = { dms_cpu_percent = 101 }
+  }
+  expect_failures = [var.thresholds]
 }
 
 run "a_cpu_threshold_above_100_percent_is_refused" {
