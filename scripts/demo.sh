@@ -7,9 +7,12 @@
 #   DEMO_RATE   row changes per second of the workload (default 200)
 #   DEMO_WRITE_S  seconds it writes (default 30): during the load and after it
 #   DEMO_CUTOVER_RATE  row changes per second of the application through the cutover (default 500)
+#   DEMO_CUTOVER_WRITE_S  seconds the application writes (default 40): it must still be writing
+#     when the cutover run freezes the source, which `dagster job launch` starts 5-25 s after it
+#     is called (a code server, then a run worker, each loads the definitions)
 #
 # Then the cutover under writes: an application account (data privileges only, so the frozen
-# source refuses it) writes through `dagster job execute -j cutover`, retries what the frozen
+# source refuses it) writes through the cutover job, retries what the frozen
 # source refuses and moves to the target once it has switched; the freeze window and how long
 # the application's changes were refused are printed.
 set -euo pipefail
@@ -17,6 +20,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 LOG=.dbmigrate
 RATE=${DEMO_RATE:-200}; WRITE_S=${DEMO_WRITE_S:-30}; CUT_RATE=${DEMO_CUTOVER_RATE:-500}
+CUT_WRITE_S=${DEMO_CUTOVER_WRITE_S:-40}
 export DBMIGRATE_CDC_CAUGHT_UP_TICKS=${DBMIGRATE_CDC_CAUGHT_UP_TICKS:-2}
 mkdir -p "$LOG"
 pids=()
@@ -26,6 +30,10 @@ trap cleanup EXIT
 step() { echo "--- $*"; }
 fail() { echo "FAILED: $*"; exit 1; }
 
+# Each job runs in the workspace's code location, as the UI launches it (scripts/run_job.sh), so
+# Overview and the job's pages list the demo's runs.
+run_job() { scripts/run_job.sh "$1" > "$2" 2>&1; }
+
 # Runs an earlier, killed demo left STARTED would show as in progress forever: end them first.
 $BIN/dbmigrate dev fail-stale-runs
 
@@ -34,15 +42,15 @@ $BIN/dbmigrate workload --rate "$RATE" --seconds "$WRITE_S" --threads 2 > "$LOG/
 workload=$!; pids+=("$workload")
 sleep 1
 
-step "dagster job execute -m migration_assets -j full_migration   (log: $LOG/job.log)"
-$BIN/dagster job execute -m migration_assets -j full_migration > "$LOG/job.log" 2>&1 \
+step "dagster job launch -w workspace.yaml -j full_migration   (log: $LOG/job.log)"
+run_job full_migration "$LOG/job.log" \
   || { tail -n 40 "$LOG/job.log"; fail "the migration job failed; full log in $LOG/job.log"; }
 echo "=== Full load under writes (from the job's verification_report asset) ==="
 awk '/verification report$/{on=1; next} on && /^\+/{n++} on{print} n==4{exit}' "$LOG/job.log"
 grep -o "snapshot at [^ ]*" "$LOG/job.log" | head -1 || true
 
-step "dagster job execute -m migration_assets -j start_change_capture   (log: $LOG/cdc.log)"
-$BIN/dagster job execute -m migration_assets -j start_change_capture > "$LOG/cdc.log" 2>&1 \
+step "dagster job launch -w workspace.yaml -j start_change_capture   (log: $LOG/cdc.log)"
+run_job start_change_capture "$LOG/cdc.log" \
   || { tail -n 40 "$LOG/cdc.log"; fail "starting change capture failed; full log in $LOG/cdc.log"; }
 $BIN/dbmigrate cdc status | sed 's/^/    /'
 
@@ -81,11 +89,11 @@ for settings in (source_settings_from_env(), target_settings_from_env()):
         cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {quote(settings.database)}.* TO '{user}'@'%'")
 PY
 ON_PREM_DB_USER=$APP_USER ON_PREM_DB_PASSWORD=$APP_PASSWORD AURORA_DB_USER=$APP_USER AURORA_DB_PASSWORD=$APP_PASSWORD \
-  $BIN/dbmigrate workload --rate "$CUT_RATE" --seconds 20 --threads 2 --seed 7 --follow-cutover > "$LOG/app.log" 2>&1 &
+  $BIN/dbmigrate workload --rate "$CUT_RATE" --seconds "$CUT_WRITE_S" --threads 2 --seed 7 --follow-cutover > "$LOG/app.log" 2>&1 &
 app=$!; pids+=("$app")
 sleep 5
-step "dagster job execute -m migration_assets -j cutover   (log: $LOG/cutover.log)"
-$BIN/dagster job execute -m migration_assets -j cutover > "$LOG/cutover.log" 2>&1 \
+step "dagster job launch -w workspace.yaml -j cutover   (log: $LOG/cutover.log)"
+run_job cutover "$LOG/cutover.log" \
   || { tail -n 40 "$LOG/cutover.log"; fail "the cutover failed; full log in $LOG/cutover.log"; }
 wait "$app" || { cat "$LOG/app.log"; fail "the application workload failed"; }
 sed 's/^/    /' "$LOG/app.log"
