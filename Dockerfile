@@ -7,9 +7,12 @@
 #   webserver:  dagster-webserver -h 0.0.0.0 -p 3000 --grpc-host code --grpc-port 4000
 #   daemon:     dagster-daemon run --grpc-host code --grpc-port 4000
 #
-# The instance (run/event storage, run launcher) is $DAGSTER_HOME/dagster.yaml: mount the
-# deployment's file there; without one Dagster keeps sqlite files in $DAGSTER_HOME. No
-# workspace.yaml is needed: the code server loads the module, the others reach it over gRPC.
+# The instance (run/event storage, run launcher) is $DAGSTER_HOME/dagster.yaml: the image carries
+# the production one (deploy/dagster.yaml: PostgreSQL from DAGSTER_PG_*, each run its own ECS
+# task), the same file in every environment since every value comes from the environment;
+# docker-compose.yml mounts deploy/dagster.compose.yaml over it (runs as processes, no ECS).
+# deploy/workspace.yaml points a webserver or daemon at the code server by
+# DAGSTER_CODE_SERVER_HOST/_PORT (`-w /opt/dagster/app/deploy/workspace.yaml`).
 #
 # No MySQL/MariaDB client tools are installed: the package talks to both servers through
 # PyMySQL, and its only child processes (`dbmigrate dev up/down`) start local MariaDB servers
@@ -47,6 +50,8 @@ COPY pyproject.toml README.md ./
 COPY migration_assets ./migration_assets
 RUN pip install --no-cache-dir --no-deps --editable .
 COPY db ./db
+COPY deploy ./deploy
+COPY deploy/dagster.yaml /opt/dagster/dagster_home/dagster.yaml
 
 # Numeric, so a runtime that forbids root (runAsNonRoot) can verify it without /etc/passwd.
 USER 10001:10001
