@@ -22,6 +22,8 @@ import dagster as dg
 from migration_assets.lib.localdev.stale_runs import find_stale_runs
 
 run_id = sys.argv[1]
+QUEUED_S = 30  # our instance never queues: a run queued this long waits for a daemon
+started = time.monotonic()
 with dg.DagsterInstance.get() as instance:
     while True:
         run = instance.get_run_by_id(run_id)
@@ -30,6 +32,10 @@ with dg.DagsterInstance.get() as instance:
         if run.is_finished:
             print(f"run {run_id} of {run.job_name}: {run.status.value}", file=sys.stderr)
             sys.exit(0 if run.status is dg.DagsterRunStatus.SUCCESS else 1)
+        if run.status is dg.DagsterRunStatus.QUEUED and time.monotonic() - started > QUEUED_S:
+            sys.exit(f"FAILED: run {run_id} has waited in the queue for {QUEUED_S} s: this instance "
+                     "queues runs for a daemon; dagster.local.yaml starts them at once (make install "
+                     "copies it to $DAGSTER_HOME)")
         if any(stale.run_id == run_id for stale in find_stale_runs(instance)):
             sys.exit(f"FAILED: the process that ran {run_id} is gone; `dbmigrate dev fail-stale-runs` "
                      "marks the run failed")
