@@ -48,7 +48,7 @@ demo-report:
 	@echo
 	@echo "=== Verification report after the cutover (recomputed now from both servers: the target, now primary, and the old source, its replica) ==="
 	@. ./$(ENV_FILE) && $(BIN)/dbmigrate schema validate && $(BIN)/dbmigrate verify
-	@echo "Servers are still running. Explore in the UI:  . $(ENV_FILE) && $(BIN)/dagster dev -w workspace.yaml"
+	@echo "Servers are still running. Explore in the UI:  . $(ENV_FILE) && DAGSTER_HOME=$(DAGSTER_HOME) $(BIN)/dg dev"
 	@echo "Stop and delete them:                          make down"
 
 lint: install
