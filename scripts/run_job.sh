@@ -23,6 +23,10 @@ from migration_assets.lib.localdev.stale_runs import find_stale_runs
 
 run_id = sys.argv[1]
 QUEUED_S = 30  # our instance never queues: a run queued this long waits for a daemon
+# A run not STARTED this long never will: its worker died before its first event (an import
+# error, a killed code server). The same bound as dagster.local.yaml's start_timeout_seconds,
+# which only the daemon enforces, and no daemon runs here.
+START_S = 180
 started = time.monotonic()
 with dg.DagsterInstance.get() as instance:
     while True:
@@ -36,7 +40,16 @@ with dg.DagsterInstance.get() as instance:
             sys.exit(f"FAILED: run {run_id} has waited in the queue for {QUEUED_S} s: this instance "
                      "queues runs for a daemon; dagster.local.yaml starts them at once (make install "
                      "copies it to $DAGSTER_HOME)")
+        waiting = time.monotonic() - started
+        if (run.status in (dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING)
+                and waiting > START_S):
+            sys.exit(f"FAILED: run {run_id} has not started in {START_S} s ({run.status.value}): its "
+                     "process never reported; see the run's log in the UI, then "
+                     "`dbmigrate dev fail-stale-runs`")
         if any(stale.run_id == run_id for stale in find_stale_runs(instance)):
+            run = instance.get_run_by_id(run_id)  # it may have ended between the two reads
+            if run is not None and run.is_finished:
+                continue
             sys.exit(f"FAILED: the process that ran {run_id} is gone; `dbmigrate dev fail-stale-runs` "
                      "marks the run failed")
         time.sleep(1)
