@@ -336,16 +336,48 @@ def _parquet_directory(args: argparse.Namespace) -> Path | None:
     return writable_directory(Path(args.parquet))
 
 
-def _write_differing_rows(directory: Path | None, found: list) -> None:  # (Table, differences)
-    """Each table's differing rows to ``<directory>/<table>.parquet``, and where they went."""
+def _remove_stale_files(directory: Path | None, tables: list) -> None:  # Table
+    """An earlier run's files of the tables verified now removed before any is compared, so
+    the directory holds this run's findings for them (a table that matches now has none);
+    other files stay."""
     if directory is None:
         return
-    from migration_assets.lib.verify.row_frames import write_parquet
+    from migration_assets.lib.verify.row_frames import remove_files
 
+    for path in remove_files(directory, [t.name for t in tables]):
+        print(f"removed {path} (an earlier run's)")
+
+
+def _write_differing_rows(directory: Path | None, found: list) -> list[str]:  # (Table, differences)
+    """Each table's differing rows to ``<directory>/<table>.parquet``, and where they went; a
+    file that cannot be written is reported and the others still are. Its sentences."""
+    if directory is None:
+        return []
+    from migration_assets.lib.verify.row_diff import is_truncated
+    from migration_assets.lib.verify.row_frames import how_many, write_parquet
+
+    errors: list[str] = []
     for table, differences in found:
-        if differences:
+        if not differences:
+            continue
+        try:
             path = write_parquet(table, differences, directory)
-            print(f"{table.name}: {len(differences)} differing row(s) written to {path}")
+        except MigrationError as exc:
+            print(f"{table.name}: differing rows not written: {exc}")
+            errors += [str(exc)] if str(exc) not in errors else []
+            continue
+        only = (f" (only the {len(differences)} named: --limit N names more)"
+                if is_truncated(differences) else "")
+        print(f"{table.name}: {how_many(table, differences)} written to {path}{only}")
+    return errors
+
+
+def _more_differ(name: str, differences: tuple) -> None:
+    """A line saying the rows listed are not all (``--limit`` stopped the naming)."""
+    from migration_assets.lib.verify.row_diff import is_truncated
+
+    if is_truncated(differences):
+        print(f"{name}: more rows differ than the {len(differences)} named (--limit N names more)")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -363,6 +395,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     catalog = cat.load(cat.resolve_path(args.catalog))
     source, target = source_settings_from_env(), target_settings_from_env()
     tables = _selected_tables(catalog, args.tables)
+    _remove_stale_files(parquet, tables)
     # Schema first: row checksums see only the catalog's columns, so they agree on a column
     # that was never copied, and they never look at triggers, views, routines or events.
     drift = find_drift(source, target, catalog, tables)
@@ -387,15 +420,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         rows.append(report.table_row(table.name, found.verification, found.seconds,
                                      detail="; ".join(named.get(table.name, [])[:3])))
     print(report.as_text(rows, report.VERIFY_SECONDS))
-    for name, findings in named.items():
-        print("\n".join(f"{name}: {line}" for line in findings))
-    _write_differing_rows(parquet, differing)
+    for table, differences in differing:
+        print("\n".join(f"{table.name}: {line}" for line in named[table.name]))
+        _more_differ(table.name, differences)
+    unwritten = _write_differing_rows(parquet, differing)
     bad = [f"{r.table}: {', '.join(named[r.table])}" if r.table in named else r.table
            for r in rows if not r.ok]
     sep = "; " if named else ", "
     problems = [f"source and target differ in {len(bad)} table(s): {sep.join(bad)}"] if bad else []
     if schema:
         problems.append("the schemas differ: " + summarize(schema))
+    problems += unwritten
     if problems:
         raise MigrationError("; ".join(problems))
     return 0
@@ -407,7 +442,9 @@ def cmd_verify_live(args: argparse.Namespace, parquet: Path | None = None) -> in
     from migration_assets.lib.verify.schema_diff import summarize
 
     catalog, source, target, _cfg, stream = _cdc_context(args)
-    results = verify_live(source, target, catalog, _selected_tables(catalog, args.tables), stream, log=_log)
+    selected = _selected_tables(catalog, args.tables)
+    _remove_stale_files(parquet, selected)
+    results = verify_live(source, target, catalog, selected, stream, log=_log)
     schema = [s for r in results for s in r.schema]
     for sentence in schema:
         print(f"schema: {sentence}")
@@ -415,11 +452,14 @@ def cmd_verify_live(args: argparse.Namespace, parquet: Path | None = None) -> in
     if tables:
         print(report.as_text([report.live_row(r) for r in tables], report.VERIFY_SECONDS))
     bad = [r for r in tables if not r.ok]
-    _write_differing_rows(parquet, [(catalog.table(r.table), r.differences) for r in bad])
+    for r in bad:
+        _more_differ(r.table, r.differences)
+    unwritten = _write_differing_rows(parquet, [(catalog.table(r.table), r.differences) for r in bad])
     problems = ([f"source and target differ in {len(bad)} table(s) at the same source position: "
                  + "; ".join(f"{r.table}: " + ", ".join(r.findings(5)) for r in bad)] if bad else [])
     if schema:
         problems.append("the schemas differ: " + summarize(schema))
+    problems += unwritten
     if problems:
         raise MigrationError("; ".join(problems))
     return 0
@@ -677,7 +717,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="with --rows: rows named per table, at most (default 20)")
             p.add_argument("--parquet", metavar="DIR",
                            help="write each table's differing rows (keys, what differs, source "
-                                "and target values) to DIR/<table>.parquet; implies --rows")
+                                "and target values) to DIR/<table>.parquet, the rows named only "
+                                "(--limit); implies --rows. The files of the tables verified are "
+                                "removed first, so a table that matches now has none; other "
+                                "files in DIR stay")
     refresh.add_argument("--catalog", help="catalog file (default $DBMIGRATE_CATALOG or db/catalog.json)")
 
     cdc = sub.add_parser("cdc", help="change capture: the stream from the snapshot to the target")

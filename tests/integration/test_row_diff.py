@@ -23,7 +23,7 @@ from migration_assets.lib.copy.ranges import batches_for
 from migration_assets.lib.copy.runner import FullLoad
 from migration_assets.lib.introspect import read_catalog
 from migration_assets.lib.verify import row_diff
-from migration_assets.lib.verify.row_diff import RowDifference, verify_rows
+from migration_assets.lib.verify.row_diff import Kind, RowDifference, is_truncated, verify_rows
 from tests.helpers import export_catalog_env, query
 
 ITEMS = 30_000  # two batches of 15,000 rows
@@ -136,10 +136,15 @@ def test_every_differing_key_is_named_up_to_the_limit_in_key_order(copied) -> No
     source, target, catalog = copied
     changed = list(range(7, ITEMS, 599))  # 51 rows spread over both batches
     query(target, f"UPDATE items SET qty = -qty - 1 WHERE id IN ({', '.join(map(str, changed))})")
-    assert [d.key for d in named(source, target, catalog, "items", limit=100)] == \
-        [f"id={i}" for i in changed]
-    assert [d.key for d in named(source, target, catalog, "items", limit=20)] == \
-        [f"id={i}" for i in changed[:20]]
+    every = named(source, target, catalog, "items", limit=100)
+    assert [d.key for d in every] == [f"id={i}" for i in changed] and not is_truncated(every)
+    first = named(source, target, catalog, "items", limit=20)
+    assert [d.key for d in first] == [f"id={i}" for i in changed[:20]] and is_truncated(first)
+    # Exactly as many as the limit: the count is known, nothing more differs.
+    exact = named(source, target, catalog, "items", limit=len(changed))
+    assert len(exact) == len(changed) and not is_truncated(exact)
+    # The one past the limit may lie in a later batch than the last one named.
+    assert is_truncated(named(source, target, catalog, "items", limit=len(changed) - 1))
 
 
 def test_many_rows_only_on_one_side_are_still_narrowed_down(copied) -> None:  # noqa: ANN001
@@ -162,6 +167,9 @@ def test_a_table_without_key_names_the_row_hashes_whose_counts_differ(copied) ->
     query(target, "DELETE FROM loose WHERE note = 'a' LIMIT 1")
     (found,) = named(source, target, catalog, "loose")
     assert found.key.startswith("row hash ") and found.kind == "2 on source, 1 on target"
+    query(target, "DELETE FROM loose WHERE note = 'b'")
+    assert not is_truncated(named(source, target, catalog, "loose", limit=2))
+    assert is_truncated(named(source, target, catalog, "loose", limit=1))
 
 
 def test_verify_rows_exits_non_zero_with_a_sentence_naming_the_keys(
@@ -201,8 +209,8 @@ def test_verify_parquet_writes_each_tables_differing_rows_with_their_values(
     query(target, "DELETE FROM stock WHERE sku = 'k00007' AND wh = 1")
     assert main(["verify", "--rows", "--parquet", str(out_dir)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert f"items: 3 differing row(s) written to {out_dir / 'items.parquet'}" in out
-    assert f"stock: 1 differing row(s) written to {out_dir / 'stock.parquet'}" in out
+    assert f"items: 3 differing rows written to {out_dir / 'items.parquet'}" in out
+    assert f"stock: 1 differing row written to {out_dir / 'stock.parquet'}" in out
     assert sorted(p.name for p in out_dir.iterdir()) == ["items.parquet", "stock.parquet"]
 
     items = pq.read_table(out_dir / "items.parquet")
@@ -232,3 +240,92 @@ def test_verify_parquet_refuses_a_directory_it_cannot_write_before_comparing(
     assert err.strip().splitlines()[-1] == (
         f"FAILED: cannot write the differing rows to {blocker / 'diffs'}: Not a directory; "
         "choose a directory you can write to")
+
+
+@pytest.fixture
+def meanwhile(monkeypatch) -> dict:  # noqa: ANN001
+    """Per key, a statement run on a server once the key is listed as differing and before its
+    values are read: a writer changing rows between the listing and the read."""
+    todo: dict = {}  # key -> (settings, SQL)
+    real = row_diff.differing_keys
+
+    def differing_keys(*args, **kwargs) -> list:  # noqa: ANN002, ANN003
+        found = real(*args, **kwargs)
+        for key, _kind in found:
+            if key in todo:
+                query(*todo.pop(key))
+        return found
+
+    monkeypatch.setattr(row_diff, "differing_keys", differing_keys)
+    return todo
+
+
+def test_rows_that_change_between_listing_and_reading_are_not_given_invented_values(
+        copied, meanwhile) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    query(target, "UPDATE items SET name = 'changed' WHERE id = 12345")
+    query(target, "DELETE FROM items WHERE id IN (20000, 20001)")
+    query(target, "UPDATE items SET qty = -1 WHERE id = 29000")
+    meanwhile.update({
+        (12345,): (target, "UPDATE items SET name = 'item 12345' WHERE id = 12345"),  # equal now
+        (20000,): (source, "DELETE FROM items WHERE id = 20000"),  # gone from both
+        (20001,): (target, "INSERT INTO items VALUES (20001, 'other', 0, NULL, NULL)"),  # arrived
+    })
+    found = named(source, target, catalog, "items")
+    assert not meanwhile  # each statement ran between its key's listing and its read
+    assert [(d.key, d.kind, d.values) for d in found[:3]] == [
+        ("id=12345", Kind.CHANGED_WHILE_READ, ()), ("id=20000", Kind.CHANGED_WHILE_READ, ()),
+        ("id=20001", Kind.CHANGED_WHILE_READ, ())]
+    assert found[3] == RowDifference("id=29000", Kind.DIFFERS, ("qty",))  # read as listed
+    assert found[3].values == (row_diff.ColumnValues("qty", str(29000 % 97), "-1"),)
+    assert len(found) == 4
+
+
+def test_verify_parquet_replaces_the_verified_tables_files_and_says_when_more_rows_differ(
+        copied, monkeypatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    export_catalog_env(monkeypatch, source, target, catalog, tmp_path)
+    out_dir = tmp_path / "diffs"
+    query(target, "UPDATE items SET name = 'changed' WHERE id IN (5, 6, 7)")
+    query(target, "DELETE FROM stock WHERE sku = 'k00007' AND wh = 1")
+    assert main(["verify", "--parquet", str(out_dir), "--limit", "2"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert (f"items: the first 2 of more than 2 differing rows written to {out_dir / 'items.parquet'}"
+            " (only the 2 named: --limit N names more)") in out
+    assert "items: more rows differ than the 2 named (--limit N names more)" in out
+    assert f"stock: 1 differing row written to {out_dir / 'stock.parquet'}" in out
+    assert pq.read_table(out_dir / "items.parquet").column("id").to_pylist() == [5, 6]
+    (out_dir / "other.parquet").write_bytes(b"")  # not a table's: never removed
+
+    # stock matches again: its old file goes; items was not verified: its file stays.
+    query(target, "INSERT INTO stock VALUES ('k00007', 1, 7)")
+    assert main(["verify", "--parquet", str(out_dir), "--tables", "stock"]) == 0
+    assert f"removed {out_dir / 'stock.parquet'} (an earlier run's)" in capsys.readouterr().out
+    assert sorted(p.name for p in out_dir.iterdir()) == ["items.parquet", "other.parquet"]
+
+
+def test_verify_parquet_reports_a_file_it_could_not_write_with_the_verification(
+        copied, monkeypatch, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    source, target, catalog = copied
+    export_catalog_env(monkeypatch, source, target, catalog, tmp_path)
+    out_dir = tmp_path / "diffs"
+    query(target, "UPDATE items SET name = 'changed' WHERE id = 12345")
+    query(target, "DELETE FROM stock WHERE sku = 'k00007' AND wh = 1")
+
+    def full_disk(_table, where, *_a, **_kw) -> None:  # noqa: ANN001, ANN002, ANN003
+        if "items" in str(where):
+            raise OSError(28, "No space left on device")
+        real(_table, where, *_a, **_kw)
+
+    real = pq.write_table
+    monkeypatch.setattr(pq, "write_table", full_disk)
+    assert main(["verify", "--parquet", str(out_dir)]) == 1
+    captured = capsys.readouterr()
+    sentence = (f"cannot write the differing rows to {out_dir}: No space left on device; "
+                "choose a directory you can write to")
+    assert f"items: differing rows not written: {sentence}" in captured.out.splitlines()
+    assert "items: id=12345: differs (name)" in captured.out.splitlines()  # the finding stays
+    assert [p.name for p in out_dir.iterdir()] == ["stock.parquet"]  # the other table's is written
+    (line,) = [x for x in captured.err.splitlines() if x.startswith("FAILED: ")]
+    assert line.startswith("FAILED: source and target differ in 2 table(s): items: id=12345")
+    assert line.endswith(f"; {sentence}")

@@ -14,16 +14,20 @@ from migration_assets.lib.verify.row_diff import (
     FANOUT,
     ColumnValues,
     Kind,
+    NamedRows,
     RowDifference,
     Suspect,
     TableRows,
     compared_values,
+    described,
     differing_counts,
     differing_keys,
     integer_points,
+    is_truncated,
     key_text,
     parts_for,
     rolled_up,
+    same_value,
     shown_value,
     split,
     step_for,
@@ -220,3 +224,45 @@ def test_values_do_not_change_what_a_difference_is() -> None:
 def test_a_keyless_difference_carries_its_row_hash_as_its_key() -> None:
     (found,) = differing_counts({("h1",): "2"}, {("h1",): "1"})
     assert found.key_values == ("h1",)
+
+
+# -- read after the listing ---------------------------------------------------------------------
+OLD, NEW = (7, "6f6c64", 1, "ab"), (7, "6e6577", 1, "ab")
+
+
+@pytest.mark.parametrize(("listed", "source", "target", "kind", "columns"), [
+    # one line per case: how the listing saw the row, the values read after it, what is named
+    (Kind.DIFFERS, OLD, NEW, Kind.DIFFERS, ("name",)),
+    (Kind.DIFFERS, OLD, OLD, Kind.CHANGED_WHILE_READ, ()),  # equal now
+    (Kind.DIFFERS, OLD, None, Kind.CHANGED_WHILE_READ, ()),  # gone from the target
+    (Kind.DIFFERS, None, None, Kind.CHANGED_WHILE_READ, ()),  # gone from both
+    (Kind.MISSING, OLD, None, Kind.MISSING, ()),
+    (Kind.MISSING, None, None, Kind.CHANGED_WHILE_READ, ()),  # gone from the source too
+    (Kind.MISSING, OLD, NEW, Kind.CHANGED_WHILE_READ, ()),  # arrived on the target since
+    (Kind.EXTRA, None, NEW, Kind.EXTRA, ()),
+    (Kind.EXTRA, None, None, Kind.CHANGED_WHILE_READ, ()),
+])
+def test_a_row_read_after_its_listing_is_named_as_read_or_as_changed_while_read(
+        listed, source, target, kind, columns) -> None:  # noqa: ANN001
+    found = described(ITEMS, (7,), listed, source, target)
+    assert (found.key, found.kind, found.columns) == ("id=7", kind, columns)
+    if kind is Kind.CHANGED_WHILE_READ:
+        assert found.values == () and found.describe() == "id=7: changed while being read; run again"
+    else:
+        assert found.values == compared_values(ITEMS, source, target) != ()
+
+
+@pytest.mark.parametrize(("a", "b", "same"), [
+    (1, 1, True), (Decimal("1.50"), Decimal("1.5"), False), (-0.0, 0.0, False),
+    (1, 1.0, False), ("ab", "ab", True), (None, None, True), (None, "", False)])
+def test_values_are_the_same_only_if_their_text_is(a, b, same) -> None:  # noqa: ANN001
+    assert same_value(a, b) is same
+
+
+def test_named_rows_are_a_tuple_that_says_whether_more_differ() -> None:
+    rows = (RowDifference("id=7", Kind.MISSING), RowDifference("id=9", Kind.EXTRA))
+    more = NamedRows(rows, truncated=True)
+    assert more == rows and more[:1] == rows[:1] and is_truncated(more)
+    assert not is_truncated(NamedRows(rows)) and not is_truncated(rows) and NamedRows() == ()
+    bad = _verification(("000", 5, 4, "2", "1"))
+    assert TableRows(bad, more, 0.1).truncated and not TableRows(bad, rows, 0.1).truncated

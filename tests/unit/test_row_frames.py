@@ -13,7 +13,7 @@ import pytest
 from migration_assets.lib.catalog import Column, Table
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import row_frames
-from migration_assets.lib.verify.row_diff import ColumnValues, Kind, RowDifference
+from migration_assets.lib.verify.row_diff import ColumnValues, Kind, NamedRows, RowDifference
 
 
 def _table(name: str, key: tuple[str, ...], *columns: tuple[str, str]) -> Table:
@@ -121,11 +121,11 @@ def test_the_preview_is_a_markdown_table_with_blanks_for_the_side_without_the_ro
         "| sku | wh | difference | column | source | target |",
         "|---|---|---|---|---|---|",
         "| a | 1 | changed | qty | 5 | 6 |",
-        "| a | 1 | changed | note | NULL | x\\|y |",
+        "| a | 1 | changed | note | *NULL* | x\\|y |",
         "| b | 2 | only on source | qty | 7 |  |",
         "| b | 2 | only on source | note | n |  |",
         "| c | 3 | only on target | qty |  | 8 |",
-        "| c | 3 | only on target | note |  | NULL |",
+        "| c | 3 | only on target | note |  | *NULL* |",
     ]
 
 
@@ -134,5 +134,108 @@ def test_the_preview_is_bounded_in_lines_and_characters() -> None:
                          (ColumnValues("note", "x" * 100, "line\nbreak"),))
     preview = row_frames.markdown_preview(row_frames.frame(STOCK, [long] + list(FOUND)), lines=2)
     lines = preview.splitlines()
-    assert lines[2] == f"| a | 1 | changed | note | {'x' * 57}... | line break |"
+    assert lines[2] == f"| a | 1 | changed | note | {'x' * 60}… *(characters 1–60 of 100)* | line↵break |"
     assert len(lines) == 6 and lines[-1] == "5 more line(s) in the file"
+    rest = row_frames.markdown_preview(row_frames.frame(STOCK, FOUND), lines=1, rest="not shown")
+    assert rest.splitlines()[-1] == "5 more line(s) not shown"
+
+
+def _preview_cells(source: str | None, target: str | None) -> tuple[str, str]:
+    """The source and target cells of one changed value's preview line."""
+    found = [RowDifference("sku='a', wh=1", Kind.DIFFERS, ("note",), ("a", 1),
+                           (ColumnValues("note", source, target),))]
+    line = row_frames.markdown_preview(row_frames.frame(STOCK, found)).splitlines()[2]
+    cells = line[2:-2].split(" | ")
+    return cells[-2], cells[-1]
+
+
+@pytest.mark.parametrize(("source", "target", "shown"), [  # one line per case: values, cells
+    (None, "NULL", ("*NULL*", "NULL")),  # SQL NULL against the text 'NULL'
+    ("*NULL*", None, (r"\*NULL\*", "*NULL*")),  # text cannot pass for NULL's italics
+    ("a", "a ", ("a", "a␠")),  # a space at the end, which a table cell drops
+    (" ", "", ("␠", "")),
+    ("tab\there", "crlf\r\n", ("tab⇥here", "crlf␍↵")),
+    ("<b>_x_</b> [l](u) `c` ~s~ &amp; a|b \\", "",
+     (r"\<b\>\_x\_\</b\> \[l\](u) \`c\` \~s\~ \&amp; a\|b \\", "")),
+])
+def test_a_preview_cell_shows_what_a_value_is(source, target, shown) -> None:  # noqa: ANN001
+    assert _preview_cells(source, target) == shown
+
+
+def test_values_that_differ_past_the_cut_are_shown_around_their_first_difference() -> None:
+    head = "".join(chr(ord("a") + i % 26) for i in range(100))
+    source, target = _preview_cells(head + "X" + "z" * 49, head + "Y" + "z" * 49)
+    shown = head[80:100]  # the 20 characters before the difference
+    assert source == f"…{shown}X{'z' * 39}… *(characters 81–140 of 150)*"
+    assert target == f"…{shown}Y{'z' * 39}… *(characters 81–140 of 150)*"
+    # A difference inside the first 40 characters keeps the start; the cut is still marked.
+    assert _preview_cells("ab" + "c" * 98, "aB" + "c" * 98) == (
+        f"ab{'c' * 58}… *(characters 1–60 of 100)*", f"aB{'c' * 58}… *(characters 1–60 of 100)*")
+    # One side a prefix of the other: both from 20 characters before the shorter one ends.
+    assert _preview_cells("x" * 70, "x" * 100) == (
+        f"…{'x' * 20} *(characters 51–70 of 70)*", f"…{'x' * 50} *(characters 51–100 of 100)*")
+
+
+def test_a_row_that_changed_while_being_read_has_no_values() -> None:
+    moving = RowDifference("sku='a', wh=1", Kind.CHANGED_WHILE_READ, (), ("a", 1))
+    assert row_frames.records(STOCK, [moving]) == {
+        "sku": ["a"], "wh": [1], "difference": ["changed while being read; run again"],
+        "column": [None], "source": [None], "target": [None]}
+    assert row_frames.markdown_preview(row_frames.frame(STOCK, [moving])).splitlines()[2] == \
+        "| a | 1 | changed while being read; run again |  |  |  |"
+
+
+@pytest.mark.parametrize(("table", "differences", "text"), [
+    (STOCK, FOUND[:1], "1 differing row"),
+    (STOCK, FOUND, "3 differing rows"),
+    (STOCK, NamedRows(FOUND, truncated=False), "3 differing rows"),
+    (STOCK, NamedRows(FOUND, truncated=True), "the first 3 of more than 3 differing rows"),
+    (_table("loose", (), ("note", "varchar")),
+     NamedRows([RowDifference("row hash 00ff", "2 on source, 1 on target")], truncated=True),
+     "the first 1 of more than 1 row hash(es) with differing counts"),
+])
+def test_how_many_rows_differ_says_when_more_differ_than_are_named(table, differences, text) -> None:  # noqa: ANN001
+    assert row_frames.how_many(table, differences) == text
+
+
+def test_a_failed_write_leaves_no_file_and_is_one_sentence(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    def full_disk(_table, where, *_a, **_kw) -> None:  # noqa: ANN001, ANN002, ANN003
+        Path(where).write_bytes(b"PAR1 half")  # what a full disk leaves behind
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", full_disk)
+    with pytest.raises(MigrationError, match=r"^cannot write the differing rows to .*: No space left "
+                                             r"on device; choose a directory you can write to$"):
+        row_frames.write_parquet(STOCK, FOUND, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+    def invalid(*_a, **_kw) -> None:  # noqa: ANN002, ANN003
+        raise pa.ArrowInvalid("cannot convert")
+
+    monkeypatch.setattr(pq, "write_table", invalid)
+    with pytest.raises(MigrationError, match=r"^cannot write the differing rows to .*: cannot convert;"):
+        row_frames.write_parquet(STOCK, FOUND, tmp_path)
+
+
+def test_a_new_file_replaces_the_old_one_whole(tmp_path: Path) -> None:
+    row_frames.write_parquet(STOCK, FOUND, tmp_path)
+    path = row_frames.write_parquet(STOCK, FOUND[:1], tmp_path)
+    assert pq.read_table(path).num_rows == 2 and [p.name for p in tmp_path.iterdir()] == ["stock.parquet"]
+
+
+def test_only_the_named_tables_files_are_removed(tmp_path: Path) -> None:
+    for name in ("stock.parquet", "other.parquet", "notes.txt"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    assert row_frames.remove_files(tmp_path, ["stock", "gone"]) == [tmp_path / "stock.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other.parquet"]
+
+
+@pytest.mark.parametrize(("environ", "root"), [
+    ({}, "/dagster/storage/diffs"),
+    ({"DBMIGRATE_DIFFS_DIR": ""}, "/dagster/storage/diffs"),  # set but empty: the default
+    ({"DBMIGRATE_DIFFS_DIR": "/mnt/efs/diffs"}, "/mnt/efs/diffs"),
+])
+def test_the_runs_folders_go_to_dbmigrate_diffs_dir_else_the_instance_storage(environ, root) -> None:  # noqa: ANN001
+    from migration_assets.defs.differing_rows import diffs_root
+
+    assert diffs_root(environ, "/dagster/storage") == Path(root)

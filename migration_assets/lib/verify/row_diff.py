@@ -22,14 +22,17 @@ is both the exclusive end of one sub-range and the inclusive start of the next),
 differs lies in exactly one of them, and its pair differs there as it did in the range: the
 same exact sum of 64-bit row hashes with the row count, whose chance of hiding one changed
 row is about 2^-64. Ranges are walked in key order, so the first ``limit`` differing keys are
-the first in key order among the ranges given.
+the first in key order among the ranges given; the walk goes on until one more differing key
+is seen, so the result (:class:`NamedRows`) says whether more rows differ than those named.
 
 Caveats: a table without a key has nothing to split on: its rows are grouped by hash and the
 hashes whose counts differ are named, for the whole table at once (memory grows with it). JSON
 compared by meaning (:func:`~migration_assets.lib.verify.checksums.compared_by_meaning`) is
 read by the sums and listings of the ranges visited, as in the checksums. The sides must not
 change while rows are named (a static copy, or both held at one position as in
-:mod:`~migration_assets.lib.verify.live`): a range that stops differing is dropped.
+:mod:`~migration_assets.lib.verify.live`): a range that stops differing is dropped, and a row
+whose values, read after the listing, are gone or equal or no longer differ as listed is named
+:attr:`Kind.CHANGED_WHILE_READ` (no values): its values would be invented otherwise.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from __future__ import annotations
 import enum
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -92,6 +95,9 @@ class Kind(enum.StrEnum):
     MISSING = "missing on target"
     EXTRA = "extra on target"
     DIFFERS = "differs"
+    #: Listed as differing, then gone, equal or differing otherwise when its values were read:
+    #: a side changed in between (checks run alone while change capture applies).
+    CHANGED_WHILE_READ = "changed while being read; run again"
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,29 @@ class RowDifference:
     def describe(self) -> str:
         cols = f" ({', '.join(self.columns)})" if self.columns else ""
         return f"{self.key}: {self.kind}{cols}"
+
+
+class NamedRows(tuple[RowDifference, ...]):
+    """The differing rows named, in key order, and whether more rows differ than these.
+
+    A tuple, so it compares, slices and iterates as the plain tuple callers had before;
+    :attr:`truncated` is True only when a differing row past the limit was seen (not guessed
+    from ranges left unvisited, which may have stopped differing)."""
+
+    truncated: bool
+
+    def __new__(cls, rows: Iterable[RowDifference] = (), truncated: bool = False) -> NamedRows:
+        self = super().__new__(cls, rows)
+        self.truncated = truncated
+        return self
+
+    def __repr__(self) -> str:
+        return f"NamedRows({tuple(self)!r}, truncated={self.truncated})"
+
+
+def is_truncated(differences: Sequence[RowDifference]) -> bool:
+    """Whether more rows differ than ``differences`` (a plain tuple: no, as far as known)."""
+    return bool(getattr(differences, "truncated", False))
 
 
 @dataclass(frozen=True)
@@ -239,6 +268,33 @@ def shown_value(column: Column, value: object, by_meaning: Sequence[str] = ()) -
     return str(value)
 
 
+def same_value(a: object, b: object) -> bool:
+    """Equal as the row hash sees them: as values and as text (``Decimal('1.50')`` equals
+    ``Decimal('1.5')`` in Python, and ``-0.0`` equals ``0.0``, but their transit texts differ)."""
+    return a == b and type(a) is type(b) and str(a) == str(b)
+
+
+def differing_columns(table: Table, source: tuple, target: tuple) -> tuple[str, ...]:
+    """The columns whose values differ between a row's two readings."""
+    return tuple(c.name for c, a, b in zip(table.columns, source, target, strict=True)
+                 if not same_value(a, b))
+
+
+def described(table: Table, key: Key, listed: Kind, source: tuple | None, target: tuple | None,
+              by_meaning: Sequence[str] = ()) -> RowDifference:
+    """A row listed as ``listed``, with its values as read afterwards on each side (None: no
+    row). When the reading disagrees with the listing (the row gone from both, equal now, or
+    now on the other side too) a side changed in between: the row is named
+    :attr:`Kind.CHANGED_WHILE_READ` without values rather than with values it never had."""
+    now = (None if source is None and target is None else Kind.MISSING if target is None
+           else Kind.EXTRA if source is None else Kind.DIFFERS)
+    columns = differing_columns(table, source, target) if now is Kind.DIFFERS else ()
+    if now is not listed or (now is Kind.DIFFERS and not columns):
+        return RowDifference(key_text(table.key, key), Kind.CHANGED_WHILE_READ, (), key)
+    return RowDifference(key_text(table.key, key), listed, columns, key,
+                         compared_values(table, source, target, by_meaning))
+
+
 def compared_values(table: Table, source: tuple | None, target: tuple | None,
                     by_meaning: Sequence[str] = ()) -> tuple[ColumnValues, ...]:
     """The columns whose values differ between a row's two readings, as text; a row read on
@@ -249,7 +305,7 @@ def compared_values(table: Table, source: tuple | None, target: tuple | None,
         b = None if target is None else target[i]
         if (source is None or target is None) and c.name in table.key:
             continue
-        if source is not None and target is not None and a == b:
+        if source is not None and target is not None and same_value(a, b):
             continue
         out.append(ColumnValues(c.name, shown_value(c, a, by_meaning), shown_value(c, b, by_meaning)))
     return tuple(out)
@@ -399,58 +455,51 @@ def _narrow(pair: _Pair, table: Table, suspect: Suspect, by_meaning: Sequence[st
     return still_differing(subranges, src, tgt)
 
 
-def _name(pair: _Pair, table: Table, rng: KeyRange | None, by_meaning: Sequence[str],
-          room: int) -> list[RowDifference]:
-    """At most ``room`` differing rows of a range small enough to list."""
-    a, b = pair.both(row_hashes, table, rng, by_meaning)
-    out = []
-    for key, kind in differing_keys(a, b)[:room]:
-        columns: tuple[str, ...] = ()
-        if kind is Kind.DIFFERS:
-            sv, tv = pair.both(column_values, table, key, by_meaning)
-            columns = tuple(c.name for c, x, y in zip(table.columns, sv or (), tv or (), strict=False)
-                            if x != y)
-            values = compared_values(table, sv, tv, by_meaning) if sv and tv else ()
-        elif kind is Kind.MISSING:  # the row as the source has it: what the target lacks
-            values = compared_values(table, column_values(pair.src, table, key, by_meaning), None,
-                                     by_meaning)
-        else:
-            values = compared_values(table, None, column_values(pair.tgt, table, key, by_meaning),
-                                     by_meaning)
-        out.append(RowDifference(key_text(table.key, key), kind, columns, key, values))
-    return out
+def _name(pair: _Pair, table: Table, key: Key, listed: Kind,
+          by_meaning: Sequence[str]) -> RowDifference:
+    """A listed row with its values, read on both sides at once (a row on one side only is
+    looked for on the other too: if it arrived there since, it is not missing)."""
+    sv, tv = pair.both(column_values, table, key, by_meaning)
+    return described(table, key, listed, sv, tv, by_meaning)
 
 
 def locate(src: Connection, tgt: Connection, table: Table, suspects: Sequence[Suspect],
-           limit: int = MAX_KEYS, by_meaning: Sequence[str] = ()) -> tuple[RowDifference, ...]:
+           limit: int = MAX_KEYS, by_meaning: Sequence[str] = ()) -> NamedRows:
     """The first ``limit`` differing rows of a keyed ``table`` in ``suspects`` (ranges whose
-    pairs differ, in key order), narrowed down by sub-range hashes before any row is read."""
+    pairs differ, in key order), narrowed down by sub-range hashes before any row is read;
+    truncated when one more differing key was seen (its values are not read)."""
     out: list[RowDifference] = []
     todo = list(suspects)
+    more = False
     with ThreadPoolExecutor(max_workers=1) as pool:
         pair = _Pair(src, tgt, pool)
-        while todo and len(out) < limit:
+        while todo and not more:
             suspect = todo.pop(0)
             narrower = [suspect] if suspect.rows <= LIST_ROWS else _narrow(pair, table, suspect, by_meaning)
-            if narrower == [suspect]:
-                out += _name(pair, table, suspect.range, by_meaning, limit - len(out))
-            else:
+            if narrower != [suspect]:
                 todo[:0] = narrower  # depth first: the keys come out in key order
-    return tuple(out)
+                continue
+            keys = differing_keys(*pair.both(row_hashes, table, suspect.range, by_meaning))
+            room = limit - len(out)
+            more = len(keys) > room
+            out += [_name(pair, table, key, kind, by_meaning) for key, kind in keys[:room]]
+    return NamedRows(out, more)
 
 
 def row_differences(src: Connection, tgt: Connection, table: Table, ranges: Sequence[Batch],
                     limit: int = MAX_KEYS,
-                    by_meaning: Sequence[str] | None = None) -> tuple[RowDifference, ...]:
+                    by_meaning: Sequence[str] | None = None) -> NamedRows:
     """The first ``limit`` rows that differ in ``ranges`` (batches whose checksums differ),
-    with the columns that differ; ``by_meaning`` as the checksums used it (read if None)."""
+    with the columns that differ, and whether more differ; ``by_meaning`` as the checksums
+    used it (read if None)."""
     if not ranges:
-        return ()
+        return NamedRows()
     if by_meaning is None:
         by_meaning = compared_by_meaning(src, tgt, table)
     if not table.key:
         a, b = row_hashes(src, table, None, by_meaning), row_hashes(tgt, table, None, by_meaning)
-        return tuple(differing_counts(a, b)[:limit])
+        found = differing_counts(a, b)
+        return NamedRows(found[:limit], len(found) > limit)
     with ThreadPoolExecutor(max_workers=1) as pool:
         pair = _Pair(src, tgt, pool)
         counted = [pair.both(_counts, table, b.range) for b in ranges]
@@ -463,12 +512,17 @@ class TableRows:
     """A table's checksums and, where they differ, the rows named."""
 
     verification: TableVerification
-    differences: tuple[RowDifference, ...]
+    differences: tuple[RowDifference, ...]  # a :class:`NamedRows` when rows were looked for
     seconds: float  # checksums and naming together
 
     @property
     def ok(self) -> bool:
         return self.verification.checksum_ok and not self.differences
+
+    @property
+    def truncated(self) -> bool:
+        """More rows differ than :attr:`differences` names."""
+        return is_truncated(self.differences)
 
     def findings(self, limit: int) -> list[str]:
         """The rows named, or the ranges that differ where no row could be named."""
@@ -492,7 +546,7 @@ def _sub_batches(source: DbSettings, table: Table, batches: Sequence[Batch]) -> 
 
 
 def _named(source: DbSettings, target: DbSettings, table: Table, suspects: Sequence[Suspect],
-           batches: Sequence[Batch], limit: int) -> tuple[RowDifference, ...]:
+           batches: Sequence[Batch], limit: int) -> NamedRows:
     with connect(source) as src, connect(target) as tgt:
         comparing_session(src)
         comparing_session(tgt)
@@ -513,7 +567,7 @@ def verify_rows(source: DbSettings, target: DbSettings, table: Table, batches: S
         fine = verify_table(source, target, table, sub)
         suspects = [Suspect(b.range, r.source_rows, r.target_rows)
                     for b, r in zip(sub, fine.ranges, strict=True) if not (r.hash_ok and r.count_ok)]
-        found = _named(source, target, table, suspects, todo, limit) if suspects else ()
+        found = _named(source, target, table, suspects, todo, limit) if suspects else NamedRows()
     except pymysql.err.MySQLError as exc:
         raise MigrationError(f"naming the rows that differ in table {table.name}: "
                              f"{exc.args[-1]}") from exc
