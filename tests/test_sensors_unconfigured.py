@@ -1,6 +1,8 @@
 """Sensors of a code location loaded without database settings (a team server's UI before it
-is set up, a daemon started without the variables) skip with one sentence instead of failing
-each tick with a config traceback; with the settings they run as before.
+is set up) skip with one sentence instead of failing each tick with a config traceback; with
+settings given in part or malformed, the change-stream sensor's every tick fails with the
+settings' own sentence (a mistake to see in the UI and alerts, not a quiet skip); with the
+settings they run as before.
 
 Ticks are evaluated the daemon's way: the code location loaded under the environment, each
 sensor given the code location's own resources (those it requires), ``evaluate_tick``.
@@ -49,6 +51,39 @@ def test_every_sensor_ticks_without_database_settings(unset) -> None:  # noqa: A
     result = tick(defs, SENSOR_NAME, instance)
     assert result.skip_message == MISSING
     assert not result.run_requests
+
+
+def _settings(port: str) -> dict[str, str]:
+    return {f"{prefix}{suffix}": value for prefix in ("ON_PREM_DB_", "AURORA_DB_")
+            for suffix, value in (("HOST", "127.0.0.1"), ("PORT", port), ("USER", "app"),
+                                  ("PASSWORD", "pw"), ("NAME", "shop"))}
+
+
+# settings exported -> the sentence each tick of change_stream_sensor fails with
+@pytest.mark.parametrize(("env", "sentence"), [
+    ({k: v for k, v in _settings("3306").items() if k != "AURORA_DB_PASSWORD"},
+     "change capture is not watched, this code location's database settings cannot be used: "
+     "missing environment variable for the target: AURORA_DB_PASSWORD (run `dbmigrate dev up` "
+     "for local servers, or export them for real ones); fix them where the code location runs, "
+     "then reload it (it reads them when it loads)"),
+    (_settings("3306") | {"AURORA_DB_PORT": "33o6"},
+     "change capture is not watched, this code location's database settings cannot be used: "
+     "AURORA_DB_PORT must be a port number, got '33o6'; fix them where the code location runs, "
+     "then reload it (it reads them when it loads)"),
+    ({"AURORA_DB_SSL_CA": "/etc/ssl/rds.pem"},  # one variable is enough to be "in part"
+     "change capture is not watched, this code location's database settings cannot be used: "
+     "missing environment variables for the source: ON_PREM_DB_HOST"),
+])
+def test_settings_in_part_or_malformed_fail_every_tick(monkeypatch, env, sentence) -> None:  # noqa: ANN001
+    export_env(monkeypatch, None, None, **env)
+    defs = load_defs()
+    instance = dg.DagsterInstance.ephemeral()
+    with pytest.raises(Exception) as failed:  # noqa: PT011 - the daemon's tick error, any type
+        tick(defs, SENSOR_NAME, instance)
+    assert sentence in str(failed.value), str(failed.value)
+    assert "no database settings" not in str(failed.value)
+    # The other sensor has nothing to do with these settings: it still ticks.
+    tick(defs, "migration_failure_sensor", instance)
 
 
 def test_one_missing_variable_is_named_alone() -> None:

@@ -7,11 +7,13 @@ error). When the lag has been at or under the threshold for N consecutive ticks 
 ``live_verification`` run with a run key per caught-up position, so the same state is never
 verified twice. The decision is a pure function of the status and the cursor.
 
-Unconfigured: a code location loaded without the ``ON_PREM_DB_*`` / ``AURORA_DB_*`` variables
-(a team server's UI before it is set up, a daemon started without them) gets a sensor of the
-same name that skips every tick with one sentence naming the missing variables. The database
-resources resolve their ``dg.EnvVar`` values before a tick's function runs, so the sensor
-itself could only fail each tick with a config traceback; and a code location reads its
+Unconfigured: a code location loaded without any ``ON_PREM_DB_*`` / ``AURORA_DB_*`` variable
+(a team server's UI before it is set up) gets a sensor of the same name that skips every tick
+with one sentence naming the variables. Settings given in part, or malformed (a daemon missing
+one secret, a port that is not a number), are a mistake to see: that sensor's every tick *fails*
+with the settings' own sentences, so the failed ticks show in the UI and in tick alerts. The
+database resources resolve their ``dg.EnvVar`` values before a tick's function runs, so the
+real sensor could only fail with a config traceback; and a code location reads its
 environment when it loads, so the choice is made then, as for the resources' TLS files.
 """
 
@@ -30,6 +32,8 @@ from migration_assets.lib.cdc import state
 from migration_assets.lib.cdc.snapshot import read_position
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
 from migration_assets.lib.connection import (
+    SOURCE_PREFIX,
+    TARGET_PREFIX,
     connect,
     source_settings_from_env,
     target_settings_from_env,
@@ -86,13 +90,23 @@ def settings_problems(env: Mapping[str, str]) -> str | None:
     return "; ".join(problems) or None
 
 
-def unconfigured_sensor(problems: str) -> dg.SensorDefinition:
-    """The sensor's stand-in while the variables are missing: same name, job and status, no
-    resources (nothing to resolve), one skip sentence per tick."""
+def any_settings(env: Mapping[str, str]) -> bool:
+    """Pure: some ``ON_PREM_DB_*`` or ``AURORA_DB_*`` variable is set (then the rest must be)."""
+    return any(value and name.startswith((SOURCE_PREFIX, TARGET_PREFIX)) for name, value in env.items())
+
+
+def unconfigured_sensor(problems: str, *, partial: bool = False) -> dg.SensorDefinition:
+    """The sensor's stand-in while the settings cannot be used: same name, job and status, no
+    resources (nothing to resolve). No settings at all: one skip sentence per tick. Settings in
+    part or malformed (``partial``): every tick fails with the sentence."""
 
     @dg.sensor(name=SENSOR_NAME, job_name=LIVE_VERIFICATION_JOB, minimum_interval_seconds=60,
                default_status=dg.DefaultSensorStatus.RUNNING, description=DESCRIPTION)
     def change_stream_sensor() -> dg.SkipReason:
+        if partial:
+            raise MigrationError(f"change capture is not watched, this code location's database "
+                                 f"settings cannot be used: {problems}; fix them where the code "
+                                 "location runs, then reload it (it reads them when it loads)")
         return dg.SkipReason(f"change capture is not watched, this code location has no database "
                              f"settings: {problems}; then reload the code location (it reads "
                              "them when it loads)")
@@ -149,7 +163,9 @@ def _evaluation(status: StreamStatus) -> dg.AssetCheckEvaluation:
 def sensor_for(env: Mapping[str, str]) -> dg.SensorDefinition:
     """The change-stream sensor for a code location loaded with ``env``."""
     problems = settings_problems(env)
-    return change_stream_sensor if problems is None else unconfigured_sensor(problems)
+    if problems is None:
+        return change_stream_sensor
+    return unconfigured_sensor(problems, partial=any_settings(env))
 
 
 @dg.definitions

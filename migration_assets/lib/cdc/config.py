@@ -6,15 +6,17 @@
 | ``ON_PREM_DB_REPL_HOST`` / ``_PORT`` | the source as the *target* reaches it | the source's |
 | ``ON_PREM_DB_REPL_USER`` / ``_PASSWORD`` | the replication user on the source | the source's |
 | ``ON_PREM_DB_REPL_SSL`` | ``1``: the replica connects with TLS | on when a CA is set |
-| ``ON_PREM_DB_REPL_SSL_CA`` | CA the target verifies the source with (see below) | ``ON_PREM_DB_SSL_CA`` |
+| ``ON_PREM_DB_REPL_SSL_CA`` | CA the target verifies the source with (below) | Aurora: the source's |
 | ``DBMIGRATE_CDC_MAX_LAG_S`` | lag at or under which the target counts as caught up | 2 |
 | ``DBMIGRATE_CDC_CAUGHT_UP_TICKS`` | consecutive caught-up sensor ticks before verifying | 3 |
 | ``DBMIGRATE_SNAPSHOT_STRATEGY`` | ``auto``, ``lock`` or ``single`` | ``auto`` |
 
 The replication CA is read by the *target* server, so for a MySQL or MariaDB target it is a
-path on that server's host (set ``ON_PREM_DB_REPL_SSL_CA`` when it differs from this
-machine's ``ON_PREM_DB_SSL_CA``); an Aurora target gets the file's text imported
-(``mysql.rds_import_binlog_ssl_material``).
+path on that server's host, given only by ``ON_PREM_DB_REPL_SSL_CA`` (this machine's
+``ON_PREM_DB_SSL_CA`` is not a path the target can read: without the variable the stream is
+encrypted, not verified, and its start warns). An Aurora target gets the file's text imported
+(``mysql.rds_import_binlog_ssl_material``), read by this tool: there ``ON_PREM_DB_SSL_CA``
+stands in when ``ON_PREM_DB_REPL_SSL_CA`` is unset.
 """
 
 from __future__ import annotations
@@ -73,18 +75,19 @@ def from_env(source: DbSettings, env: Mapping[str, str] | None = None) -> CdcSet
     port = env.get(p + "PORT")
     if port is not None and not port.isdigit():
         raise MigrationError(f"{p}PORT must be a port number, got {port!r}")
-    # The replica verifies the source with this CA; without one it encrypts at most (and
-    # the stream's start warns, naming the variable).
-    ca_variable = p + "SSL_CA" if env.get(p + "SSL_CA") else SOURCE_PREFIX + "SSL_CA"
-    ca = env.get(p + "SSL_CA") or source.ssl_ca or None
+    # The replica verifies the source with the CA it reads itself; this tool's own CA only
+    # stands in where the tool reads the file (an Aurora import: ReplicaSource.import_ca).
+    ca = env.get(p + "SSL_CA") or None
     replica = ReplicaSource(
         host=env.get(p + "HOST") or source.host,
         port=int(port) if port else source.port,
         user=env.get(p + "USER") or source.user,
         password=env.get(p + "PASSWORD") or (source.password if not env.get(p + "USER") else ""),
-        ssl=(env.get(p + "SSL") == "1") if env.get(p + "SSL") else bool(ca),
+        ssl=(env.get(p + "SSL") == "1") if env.get(p + "SSL") else bool(ca or source.ssl_ca),
         ssl_ca=ca,
-        ca_variable=ca_variable,
+        ca_variable=p + "SSL_CA",
+        import_ca=source.ssl_ca,
+        import_ca_variable=SOURCE_PREFIX + "SSL_CA",
     )
     return CdcSettings(
         engine=parse_engine(env.get("DBMIGRATE_CDC_ENGINE") or DEFAULT_ENGINE),

@@ -8,16 +8,22 @@ stream resumes from there; nothing here re-applies anything. On MariaDB the stre
 connection (``dbmigrate_<database>``), so several migrations can share a target.
 
 TLS: with a CA configured the replica verifies the source's certificate (and host name where
-the flavor can, see :mod:`migration_assets.lib.dialects.replication`); a certificate that does
-not verify stops the stream as *failed* with a sentence naming the CA's variable (the replica
-would otherwise retry for ever), and ``start`` sets the TLS options again before resuming, so
-a corrected CA takes effect without losing the position. Without a CA the stream runs as
-before, and the status returned by the ``start`` that configures it carries one warning
-(``details["warning"]``) naming the variable to set.
+the flavor can, see :mod:`migration_assets.lib.dialects.replication`). A certificate that does
+not verify is labelled *failed* with a sentence naming the CA's variable (the server's receiver
+keeps retrying it for ever, which no retry fixes); any other TLS error (a connection reset
+mid-handshake by a VPN flap) stays *starting*, as the receiver recovers from it by itself.
+``start`` sets the TLS options again before resuming (on Aurora: imports the CA again whenever
+one is configured), so a corrected or rotated CA takes effect without losing the position.
+Without a CA the stream runs as before, and the status returned by the ``start`` that
+configures it carries one warning (``details["warning"]``) naming the variable to set. The
+status's ``tls`` detail is read from the channel itself (its status row; on Aurora, the import
+this tool recorded on the target), not from the current settings.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +34,7 @@ import pymysql
 import pymysql.cursors
 from pymysql.connections import Connection
 
+from migration_assets.lib.cdc import state as cdc_state
 from migration_assets.lib.cdc.position import BinlogPosition, Snapshot
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
 from migration_assets.lib.connection import DbSettings, connect, describe_error
@@ -37,9 +44,20 @@ from migration_assets.lib.errors import MigrationError
 
 NO_SUCH_CHANNEL = (1617, 3074)  # MariaDB ER_MASTER_INFO, MySQL ER_REPLICA_CHANNEL_DOES_NOT_EXIST
 CONFLICTING_CONNECTION = 1934  # MariaDB: a second connection to the same source server
-#: The replica's TLS handshake with its source failed (client error CR_SSL_CONNECTION_ERROR:
-#: a certificate that does not verify, a CA file it cannot read, a source without TLS).
+#: The replica's TLS handshake with its source failed (client error CR_SSL_CONNECTION_ERROR):
+#: a certificate that does not verify, a CA file it cannot read, but also a connection reset
+#: mid-handshake, from which the receiver recovers by itself.
 TLS_CONNECTION_ERROR = 2026
+#: Words of a 2026 that name the certificate (OpenSSL's, MySQL's and MariaDB's own), lower case.
+CERTIFICATE_WORDS = ("certificate verify failed", "unable to get local issuer", "self signed",
+                     "self-signed", "hostname mismatch", "host name mismatch", "ip address mismatch",
+                     "identity", "certificate validation failure",
+                     "failed to verify the server certificate", "set_default_verify_paths")
+#: MariaDB 10.11's whole message both for a CA that did not sign the certificate and for a
+#: connection reset mid-handshake (measured: tests/integration/test_replication_tls.py).
+OPAQUE_TLS_ERROR = "error:00000000:lib(0)::reason(0)"
+#: The next step of a forward stream stopped on TLS, once the CA is corrected.
+CDC_RESUME = "then `dbmigrate cdc start` resumes from where it stopped"
 
 
 def channel_for(database: str) -> str:
@@ -48,9 +66,24 @@ def channel_for(database: str) -> str:
     return ("dbmigrate_" + cleaned)[:64]
 
 
-def tls_failure(io_errno: object, io_error: str, source: sql.ReplicaSource | None) -> StreamStatus | None:
-    """Pure: the stream failed on TLS (a retry cannot fix it): the sentence naming the CA."""
-    if str(io_errno or "") != str(TLS_CONNECTION_ERROR) or source is None:
+def certificate_failure(io_errno: object, io_error: str, *, connected_before: bool) -> bool:
+    """Pure: the receiver's TLS error is about the certificate (retrying cannot fix it). MariaDB's
+    opaque form is read as one only on a channel that never reached its source since the
+    replica started (a wrong CA from the start); once it had, the same words are a reset."""
+    if str(io_errno or "") != str(TLS_CONNECTION_ERROR):
+        return False
+    text = io_error.lower()
+    if any(word in text for word in CERTIFICATE_WORDS):
+        return True
+    return OPAQUE_TLS_ERROR in text and not connected_before
+
+
+def tls_failure(io_errno: object, io_error: str, source: sql.ReplicaSource | None, *,
+                connected_before: bool = False, resume: str = CDC_RESUME) -> StreamStatus | None:
+    """Pure: the stream failed on its source's certificate: the sentence naming the CA's
+    variable, and ``resume``, the stream's own way to go on (the reverse stream's is the
+    cutover, which continues at its reverse step)."""
+    if source is None or not certificate_failure(io_errno, io_error, connected_before=connected_before):
         return None
     ca = f"{source.ca_variable} ({source.ssl_ca})" if source.ssl_ca else source.ca_variable
     return StreamStatus(
@@ -59,12 +92,14 @@ def tls_failure(io_errno: object, io_error: str, source: sql.ReplicaSource | Non
                f"change arrives: {io_error}"),
         next_step=(f"check {ca}: it must be the CA file that signed the source's certificate, "
                    "readable on the replica's host, and the certificate must name the host "
-                   f"{source.host}; then `dbmigrate cdc start` resumes from where it stopped"))
+                   f"{source.host}; {resume}"))
 
 
-def status_from_row(row: dict | None, source: sql.ReplicaSource | None = None) -> StreamStatus:
+def status_from_row(row: dict | None, source: sql.ReplicaSource | None = None,
+                    resume: str = CDC_RESUME) -> StreamStatus:
     """Pure: the replica's status row (``SHOW SLAVE STATUS``) as a :class:`StreamStatus`;
-    ``source`` (what the replica was pointed at) names the CA when TLS fails."""
+    ``source`` (what the replica was pointed at) names the CA when the certificate fails, and
+    ``resume`` says how that stream goes on once it is corrected."""
     if row is None:
         return StreamStatus("replication", StreamState.NOT_STARTED,
                             next_step="start it: `dbmigrate cdc start` (or the start_change_capture job)")
@@ -85,18 +120,23 @@ def status_from_row(row: dict | None, source: sql.ReplicaSource | None = None) -
                        "`dbmigrate cdc reset` and run the full load again"),
             details=details)
     if io_error and io != "Yes":
-        failed_tls = tls_failure(f("io_errno"), io_error, source)
+        connected = str(f("source_server_id") or "0") not in ("", "0")
+        failed_tls = tls_failure(f("io_errno"), io_error, source, connected_before=connected,
+                                 resume=resume)
         if failed_tls is not None:
             return StreamStatus(failed_tls.engine, failed_tls.state, None, applied,
                                 error=failed_tls.error, next_step=failed_tls.next_step,
                                 details=details)
-        state = StreamState.STARTING if io == "Connecting" and applier == "Yes" else StreamState.FAILED
+        retrying = io == "Connecting" and applier == "Yes"
+        next_step = ("check that the target can reach the source and the replication user's "
+                     "password and REPLICATION SLAVE grant; the stream resumes by itself once it can")
+        if str(f("io_errno") or "") == str(TLS_CONNECTION_ERROR) and source is not None:
+            next_step += (f" (a TLS error that persists: check {source.ca_variable}, the CA file "
+                          "that signed the source's certificate)")
         return StreamStatus(
-            "replication", state, None, applied,
+            "replication", StreamState.STARTING if retrying else StreamState.FAILED, None, applied,
             error=f"the replica cannot read the source's binary log: {io_error}",
-            next_step=("check that the target can reach the source and the replication user's "
-                       "password and REPLICATION SLAVE grant; the stream resumes by itself once it can"),
-            details=details)
+            next_step=next_step, details=details)
     if io == "Yes" and applier == "Yes":
         return StreamStatus("replication", StreamState.RUNNING,
                             None if lag is None else float(lag), applied, details=details)
@@ -104,6 +144,12 @@ def status_from_row(row: dict | None, source: sql.ReplicaSource | None = None) -
         return StreamStatus("replication", StreamState.STARTING, None, applied, details=details)
     return StreamStatus("replication", StreamState.STOPPED, None, applied,
                         next_step="resume it: `dbmigrate cdc start`", details=details)
+
+
+def retrying_tls(row: dict) -> bool:
+    """The receiver is not connected and its last error is a TLS handshake's."""
+    return (str(sql.status_field(row, "io_errno") or "") == str(TLS_CONNECTION_ERROR)
+            and str(sql.status_field(row, "io_running") or "No") != "Yes")
 
 
 @dataclass
@@ -115,6 +161,8 @@ class ReplicationStream:
     engine: str = "replication"
     fires_triggers: bool = False
     stopped_is_idle: bool = False
+    #: How this stream goes on once a failed certificate is corrected (said in its next step).
+    resume_step: str = CDC_RESUME
 
     def __post_init__(self) -> None:
         self.channel = self.channel or channel_for(self.target.database)
@@ -123,6 +171,9 @@ class ReplicationStream:
     def _conn(self) -> Iterator[tuple[Connection, sql.Replica]]:
         with connect(self.target, use_database=False) as conn:
             yield conn, server_of(conn)
+
+    def _source(self, flavor: sql.Replica) -> sql.ReplicaSource:
+        return sql.for_replica(flavor, self.source)
 
     def _run(self, conn: Connection, statements: list[sql.Statement]) -> None:
         try:
@@ -151,21 +202,40 @@ class ReplicationStream:
                                  f"{describe_error(exc, self.target)}") from exc
 
     def _status(self, conn: Connection, flavor: sql.Replica) -> StreamStatus:
-        status = status_from_row(self._row(conn, flavor), self.source)
-        if status.state is StreamState.NOT_STARTED:
+        row = self._row(conn, flavor)
+        status = status_from_row(row, self._source(flavor), self.resume_step)
+        if row is None:
             return status
-        return replace(status, details={**status.details,
-                                        "tls": sql.tls_summary(flavor, self.source)})
+        imported = self._ca_import() if sql.is_aurora(flavor) else None
+        return replace(status, details={**status.details, "tls": sql.tls_from_row(flavor, row, imported)})
 
     def _ca_pem(self, flavor: sql.Replica) -> str | None:
         """The CA's text, for a replica that takes it rather than a path (Aurora)."""
-        if sql.tls_check(flavor, self.source) is not sql.TlsCheck.IMPORTED or not self.source.ssl_ca:
+        source = self._source(flavor)
+        if sql.tls_check(flavor, source) is not sql.TlsCheck.IMPORTED or not source.ssl_ca:
             return None
         try:
-            return Path(self.source.ssl_ca).read_text()
+            return Path(source.ssl_ca).read_text()
         except OSError as exc:
-            raise MigrationError(f"{self.source.ca_variable} names {self.source.ssl_ca}, which "
+            raise MigrationError(f"{source.ca_variable} names {source.ssl_ca}, which "
                                  f"cannot be read to import into Aurora: {exc.strerror}") from None
+
+    def _ca_import(self) -> str | None:
+        """What this tool recorded it imported into the (Aurora) replica, if anything."""
+        with connect(self.target) as conn:
+            return cdc_state.ca_import(conn)
+
+    def _record_import(self, flavor: sql.Replica, ca_pem: str | None) -> None:
+        """Aurora shows no imported CA in its status row: the import is recorded on the target
+        (the stream's record), so the status says what was imported and when."""
+        if ca_pem is None:
+            return
+        digest = hashlib.sha256(ca_pem.encode()).hexdigest()[:16]
+        when = dt.datetime.now(dt.UTC)
+        with connect(self.target) as conn:
+            cdc_state.record_ca_import(
+                conn, f"CA {self._source(flavor).ssl_ca} (sha256 {digest}) imported at "
+                      f"{when:%Y-%m-%d %H:%M:%S} UTC")
 
     # -- the ChangeStream interface ------------------------------------------------------------
     def status(self) -> StreamStatus:
@@ -178,34 +248,42 @@ class ReplicationStream:
         del fresh
         with self._conn() as (conn, flavor):
             row = self._row(conn, flavor)
-            current = status_from_row(row, self.source)
-            if current.state is StreamState.NOT_STARTED:
+            if row is None:
+                ca_pem = self._ca_pem(flavor)
                 return self._begin(conn, flavor, sql.configure(
-                    flavor, self.channel, self.source, snapshot.position, self.source_database,
-                    self.target.database, ca_pem=self._ca_pem(flavor)))
-            if current.state in (StreamState.STOPPED, StreamState.FAILED):
+                    flavor, self.channel, self._source(flavor), snapshot.position,
+                    self.source_database, self.target.database, ca_pem=ca_pem), ca_pem)
+            if status_from_row(row).state in (StreamState.STOPPED, StreamState.FAILED) \
+                    or retrying_tls(row):
                 self._resume(conn, flavor, row)
             return self._settle(conn, flavor)
 
-    def _begin(self, conn: Connection, flavor: sql.Replica,
-               configure: list[sql.Statement]) -> StreamStatus:
+    def _begin(self, conn: Connection, flavor: sql.Replica, configure: list[sql.Statement],
+               ca_pem: str | None = None) -> StreamStatus:
         """Configure a new channel, start it, and say once what its TLS does not verify."""
         self._run(conn, configure + sql.start(flavor, self.channel))
+        self._record_import(flavor, ca_pem)
         status = self._settle(conn, flavor)
-        warning = sql.tls_warning(flavor, self.source)
+        warning = sql.tls_warning(flavor, self._source(flavor))
         return replace(status, details={**status.details, "warning": warning}) if warning else status
 
-    def _resume(self, conn: Connection, flavor: sql.Replica, row: dict | None) -> None:
-        """Start a stopped or failed channel where it stopped."""
+    def _tls_due(self, flavor: sql.Replica, row: dict) -> bool:
+        """The channel's TLS is set again before it resumes: it differs from the settings (a CA
+        set, corrected, rotated or removed since), or its receiver is failing a TLS handshake."""
+        return sql.tls_differs(flavor, row, self._source(flavor)) or retrying_tls(row)
+
+    def _resume(self, conn: Connection, flavor: sql.Replica, row: dict) -> None:
+        """Start a stopped, failed or retrying channel where it stopped, its TLS set again first
+        when due (its position is kept)."""
         statements = sql.start(flavor, self.channel)
-        if row is not None and (sql.tls_differs(flavor, row, self.source)
-                                or tls_failure(sql.status_field(row, "io_errno"), "", self.source)):
-            # A CA set or corrected since: the channel's TLS options again first (its position
-            # is kept), on a channel whose receiver may still be retrying.
+        ca_pem = None
+        if self._tls_due(flavor, row):
+            ca_pem = self._ca_pem(flavor)
             statements = (sql.stop(flavor, self.channel)
-                          + sql.refresh_tls(flavor, self.channel, self.source,
-                                            ca_pem=self._ca_pem(flavor)) + statements)
+                          + sql.refresh_tls(flavor, self.channel, self._source(flavor), ca_pem=ca_pem)
+                          + statements)
         self._run(conn, statements)
+        self._record_import(flavor, ca_pem)
 
     def _settle(self, conn: Connection, flavor: sql.Replica, seconds: float = 3.0) -> StreamStatus:
         """Status once the threads have connected (or failed), within a few seconds."""

@@ -8,7 +8,9 @@ exist on the source):
 - ``_dbmigrate_snapshot_batches``: which snapshot each batch on the target was copied from. A
   batch's row is deleted *before* its range is touched and written after it is verified, so a
   crash mid-batch leaves the batch "not copied", never "copied at the old snapshot";
-- ``_dbmigrate_stream``: the change stream started from a snapshot (engine, start position).
+- ``_dbmigrate_stream``: the change stream started from a snapshot (engine, start position),
+  and on an Aurora target the CA this tool imported for it (Aurora's status row does not show
+  it).
 
 Change capture may start only when every non-empty batch of every table comes from one and the
 same snapshot (:func:`coverage`); that is what makes the stream's start position exact.
@@ -48,9 +50,11 @@ _DDL = (
     " stream_id TINYINT NOT NULL PRIMARY KEY, engine VARCHAR(16) NOT NULL,"
     " snapshot_id BIGINT NOT NULL, binlog_file VARCHAR(512) NOT NULL,"
     " binlog_position BIGINT UNSIGNED NOT NULL, started_at DATETIME(6) NOT NULL,"
-    " engine_started_at DATETIME(6) NULL"
+    " engine_started_at DATETIME(6) NULL, ca_import VARCHAR(1024) NULL"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 )
+#: Added after the table's first release: a table made before lacks it until it is recorded.
+CA_IMPORT_COLUMN = "ca_import"
 
 
 def ensure(conn: Connection) -> None:
@@ -225,7 +229,8 @@ def stream_record(conn: Connection) -> StreamRecord | None:
 def record_stream(conn: Connection, engine: str, snapshot: Snapshot) -> StreamRecord:
     ensure(conn)
     with conn.cursor() as cur:
-        cur.execute(f"INSERT IGNORE INTO {quote(STREAM_TABLE)} VALUES (1, %s, %s, %s, %s, %s, NULL)",
+        cur.execute(f"INSERT IGNORE INTO {quote(STREAM_TABLE)} (stream_id, engine, snapshot_id, "
+                    "binlog_file, binlog_position, started_at) VALUES (1, %s, %s, %s, %s, %s)",
                     (engine, snapshot.snapshot_id, snapshot.position.file,
                      snapshot.position.position, _now()))
     conn.commit()
@@ -240,6 +245,38 @@ def mark_engine_started(conn: Connection) -> None:
         cur.execute(f"UPDATE {quote(STREAM_TABLE)} SET engine_started_at = %s "
                     "WHERE stream_id = 1 AND engine_started_at IS NULL", (_now(),))
     conn.commit()
+
+
+def _has_column(conn: Connection, table: str, column: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() "
+                    "AND table_name = %s AND column_name = %s", (table, column))
+        return cur.fetchone() is not None
+
+
+def record_ca_import(conn: Connection, description: str) -> None:
+    """What the stream's Aurora replica was given (``CA <path> (sha256 <digest>) imported at
+    <time> UTC``), on the stream's record: nothing on the server shows it afterwards."""
+    if stream_record(conn) is None:
+        return  # a stream this migration did not record: nothing to attach it to
+    if not _has_column(conn, STREAM_TABLE, CA_IMPORT_COLUMN):
+        with conn.cursor() as cur:
+            cur.execute(f"ALTER TABLE {quote(STREAM_TABLE)} ADD COLUMN "
+                        f"{quote(CA_IMPORT_COLUMN)} VARCHAR(1024) NULL")
+    with conn.cursor() as cur:
+        cur.execute(f"UPDATE {quote(STREAM_TABLE)} SET {quote(CA_IMPORT_COLUMN)} = %s "
+                    "WHERE stream_id = 1", (description[:1024],))
+    conn.commit()
+
+
+def ca_import(conn: Connection) -> str | None:
+    """The CA import recorded for the stream, if any."""
+    if not _exists(conn, STREAM_TABLE) or not _has_column(conn, STREAM_TABLE, CA_IMPORT_COLUMN):
+        return None
+    with conn.cursor() as cur:
+        cur.execute(f"SELECT {quote(CA_IMPORT_COLUMN)} FROM {quote(STREAM_TABLE)} WHERE stream_id = 1")
+        row = cur.fetchone()
+    return str(row[0]) if row and row[0] else None
 
 
 def forget_stream(conn: Connection) -> None:

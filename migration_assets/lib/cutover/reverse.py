@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from migration_assets.lib.cdc.position import Snapshot
-from migration_assets.lib.cdc.replication_stream import ReplicationStream, status_from_row
+from migration_assets.lib.cdc.replication_stream import ReplicationStream, retrying_tls, status_from_row
 from migration_assets.lib.cdc.stream import StreamState, StreamStatus
 from migration_assets.lib.connection import TARGET_PREFIX, DbSettings
 from migration_assets.lib.dialects import replication as sql
@@ -38,28 +38,37 @@ def channel_for(database: str) -> str:
 
 def target_as_seen_from_source(target: DbSettings, env: Mapping[str, str] | None = None) -> ReplicaSource:
     """How the on-prem server reaches the target: ``AURORA_DB_REPL_HOST/_PORT/_USER/_PASSWORD``,
-    each defaulting to the target's own settings; ``AURORA_DB_REPL_SSL_CA``: the target's CA
-    bundle as the on-prem server reads it (default ``AURORA_DB_SSL_CA``), so the reverse stream
-    verifies whom it replicates from."""
+    each defaulting to the target's own settings. TLS is on when the target has a CA (it
+    requires TLS, as Aurora does), and the target's certificate is verified only with
+    ``AURORA_DB_REPL_SSL_CA``: the CA file *as the on-prem server reads it*. There is no
+    fallback to ``AURORA_DB_SSL_CA``, this tool's own path (in a container, on ECS), which the
+    on-prem server would fail to read right after the switch; warnings and errors name
+    ``AURORA_DB_REPL_SSL_CA`` only."""
     env = os.environ if env is None else env
     p = TARGET_PREFIX + "REPL_"
     port = env.get(p + "PORT")
     if port is not None and not port.isdigit():
         raise MigrationError(f"{p}PORT must be a port number, got {port!r}")
     user = env.get(p + "USER")
-    ca = env.get(p + "SSL_CA") or target.ssl_ca
+    ca = env.get(p + "SSL_CA") or None
     return ReplicaSource(host=env.get(p + "HOST") or target.host,
                          port=int(port) if port else target.port,
                          user=user or target.user,
                          password=env.get(p + "PASSWORD") or ("" if user else target.password),
-                         ssl=bool(ca), ssl_ca=ca,
-                         ca_variable=(p + "SSL_CA" if env.get(p + "SSL_CA")
-                                      else TARGET_PREFIX + "SSL_CA"))
+                         ssl=bool(ca or target.ssl_ca), ssl_ca=ca, ca_variable=p + "SSL_CA")
+
+
+#: The reverse stream goes on through the cutover (``cdc start`` is refused after it), whose
+#: next run continues at its reverse step and resumes the stream.
+CUTOVER_RESUME = ("then run `dbmigrate cutover` again: it continues at its reverse step, sets "
+                  "the stream's TLS options again and resumes it from where it stopped")
 
 
 @dataclass
 class ReverseStream(ReplicationStream):
     """``target`` here is the replica (the on-prem server), ``source`` the Aurora target."""
+
+    resume_step: str = CUTOVER_RESUME
 
     def __post_init__(self) -> None:
         self.channel = self.channel or channel_for(self.target.database)
@@ -68,14 +77,14 @@ class ReverseStream(ReplicationStream):
         del fresh
         with self._conn() as (conn, flavor):
             row = self._row(conn, flavor)
-            current = status_from_row(row, self.source)
-            if current.state is StreamState.NOT_STARTED:
+            if row is None:
                 ignored = [t for t in TOOL_TABLES if t not in SOURCE_BOOKKEEPING]
                 return self._begin(conn, flavor, sql.configure(
-                    flavor, self.channel, self.source, snapshot.position, self.source_database,
-                    self.target.database) + sql.ignore_tables(flavor, self.channel,
-                                                              self.target.database, ignored))
-            if current.state in (StreamState.STOPPED, StreamState.FAILED):
+                    flavor, self.channel, self._source(flavor), snapshot.position,
+                    self.source_database, self.target.database) + sql.ignore_tables(
+                        flavor, self.channel, self.target.database, ignored))
+            if status_from_row(row).state in (StreamState.STOPPED, StreamState.FAILED) \
+                    or retrying_tls(row):
                 self._resume(conn, flavor, row)
             return self._settle(conn, flavor)
 

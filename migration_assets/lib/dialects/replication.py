@@ -21,19 +21,24 @@ with a CA (:attr:`ReplicaSource.ssl_ca`) the replica checks the source's certifi
 it and the host name it connects to (``MASTER_SSL_CA`` + ``MASTER_SSL_VERIFY_SERVER_CERT = 1``
 on MariaDB and MySQL before 8.0.23, ``SOURCE_SSL_*`` from 8.0.23), so a machine on the path
 cannot pose as the source. The CA is a file *on the replica's host*: the server reads it, not
-this tool. Aurora MySQL has no file system to name: its procedure
-``mysql.rds_import_binlog_ssl_material`` takes the CA's PEM text, which is imported; but AWS
+this tool, so a CA path of this tool's own (``ON_PREM_DB_SSL_CA``) is never handed to a
+MySQL/MariaDB replica. Aurora MySQL has no file system to name: its procedure
+``mysql.rds_import_binlog_ssl_material`` takes the CA's PEM text, read here (so there the
+tool's own CA may stand in: :attr:`ReplicaSource.import_ca`); but AWS
 documents ``mysql.rds_set_external_source`` as encrypting without verifying certificates
 (``MASTER_SSL_VERIFY_SERVER_CERT`` is not supported), so an Aurora replica is not known to
 verify anything and :func:`tls_warning` says so (DMS, ``DBMIGRATE_CDC_ENGINE=dms``, verifies
 with its source endpoint's CA). Without a CA the stream is encrypted but accepts any
-certificate (or, with TLS off, plain): :func:`tls_warning` says so and names the variable.
+certificate (verification explicitly off: MariaDB 11.3+ would otherwise check the system's
+CAs, MySQL would fail every handshake) or, with TLS off, plain: :func:`tls_warning` says so and
+names the variable. What a channel *does* check is read back from its status row
+(:func:`tls_from_row`), never assumed from the settings.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from migration_assets.lib.cdc.position import BinlogPosition
@@ -48,6 +53,10 @@ Replica = Server | Flavor
 
 def _family(replica: Replica) -> Flavor:
     return replica if isinstance(replica, Flavor) else replica.flavor
+
+
+def is_aurora(replica: Replica) -> bool:
+    return _family(replica) is Flavor.AURORA_MYSQL
 
 
 def _legacy(replica: Replica) -> bool:
@@ -73,10 +82,24 @@ class ReplicaSource:
     ssl_ca: str | None = None
     #: The variable ``ssl_ca`` comes from (or should), named in warnings and errors.
     ca_variable: str = "the replication CA setting"
+    #: A CA file of this tool's own that stands in for ``ssl_ca`` only where this tool reads
+    #: the file itself (an Aurora replica, which gets its text imported), and its variable.
+    import_ca: str | None = None
+    import_ca_variable: str = ""
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+
+def for_replica(replica: Replica, source: ReplicaSource) -> ReplicaSource:
+    """Pure: ``source`` as this replica uses it: an Aurora replica without ``ssl_ca`` imports
+    ``import_ca`` (read by this tool); a MySQL/MariaDB replica would read a path on its own
+    host, where this tool's file is not, so it never gets ``import_ca``."""
+    if _family(replica) is Flavor.AURORA_MYSQL and not source.ssl_ca and source.import_ca:
+        return replace(source, ssl_ca=source.import_ca,
+                       ca_variable=source.import_ca_variable or source.ca_variable)
+    return source
 
 
 class TlsCheck(StrEnum):
@@ -97,14 +120,29 @@ def tls_check(replica: Replica, source: ReplicaSource) -> TlsCheck:
     return TlsCheck.IMPORTED if _family(replica) is Flavor.AURORA_MYSQL else TlsCheck.FULL
 
 
-def tls_summary(replica: Replica, source: ReplicaSource) -> str:
-    """Pure: the stream's TLS in a few words, for the status."""
-    check = tls_check(replica, source)
-    if check is TlsCheck.FULL:
-        return f"verified against {source.ssl_ca} (host name {source.host} checked)"
-    if check is TlsCheck.IMPORTED:
-        return f"encrypted, CA {source.ssl_ca} imported (verification not documented for Aurora)"
-    return "encrypted, certificate not verified" if check is TlsCheck.ENCRYPTED else "off"
+def _yes(value: object) -> bool:
+    return str(value or "No") == "Yes"
+
+
+def tls_from_row(replica: Replica, row: dict, ca_import: str | None = None) -> str:
+    """Pure: what the channel checks of its source's certificate, in a few words, read from its
+    status row (the settings it runs with, not those of this process). Aurora's imported CA
+    does not show in the row: ``ca_import`` is what this tool recorded it imported, if any."""
+    if not _yes(status_field(row, "ssl_allowed")):
+        return "off"
+    if _family(replica) is Flavor.AURORA_MYSQL:
+        if ca_import:
+            return f"encrypted, {ca_import} (verification not documented for Aurora)"
+        return "encrypted, no CA import recorded: certificate not verified"
+    ca = str(status_field(row, "ssl_ca") or "")
+    host = status_field(row, "host")
+    if _yes(status_field(row, "ssl_verify")):
+        if ca:
+            return f"verified against {ca} (host name {host} checked)"
+        return "encrypted, certificate verification on without a CA file (the replica's default CAs)"
+    if ca:
+        return f"encrypted, certificate chain checked against {ca}, host name not checked"
+    return "encrypted, certificate not verified"
 
 
 def tls_warning(replica: Replica, source: ReplicaSource) -> str | None:
@@ -140,7 +178,9 @@ def _tls_options(replica: Replica, source: ReplicaSource) -> tuple[str, tuple]:
     if not source.ssl:
         return f"{words}_SSL = 0", ()
     if not source.ssl_ca:
-        return f"{words}_SSL = 1", ()
+        # Verification explicitly off: without a CA, MySQL fails every handshake with it on and
+        # MariaDB (11.3+ turns it on by default) checks the system's CAs instead.
+        return f"{words}_SSL = 1, {words}_SSL_VERIFY_SERVER_CERT = 0", ()
     return (f"{words}_SSL = 1, {words}_SSL_CA = %s, {words}_SSL_VERIFY_SERVER_CERT = 1",
             (source.ssl_ca,))
 
@@ -162,7 +202,8 @@ def _aurora_trust(source: ReplicaSource, ca_pem: str | None) -> list[Statement]:
 def refresh_tls(replica: Replica, channel: str, source: ReplicaSource, *,
                 ca_pem: str | None = None) -> list[Statement]:
     """Set the TLS options of a *stopped* channel again, keeping its position (a corrected CA
-    takes effect on the next start). Aurora: the CA is imported again."""
+    takes effect on the next start). Aurora: the CA is imported again (AWS documents no removal
+    before a new import: ``mysql.rds_remove_binlog_ssl_material`` only erases the material)."""
     ch = _literal_name(channel)
     flavor = _family(replica)
     options, params = _tls_options(replica, source)
@@ -360,6 +401,9 @@ STATUS_FIELDS = {
     "ssl_allowed": ("Master_SSL_Allowed", "Source_SSL_Allowed"),
     "ssl_ca": ("Master_SSL_CA_File", "Source_SSL_CA_File"),
     "ssl_verify": ("Master_SSL_Verify_Server_Cert", "Source_SSL_Verify_Server_Cert"),
+    "host": ("Master_Host", "Source_Host"),
+    # 0 until the receiver has connected to its source once (since the replica's start).
+    "source_server_id": ("Master_Server_Id", "Source_Server_Id"),
 }
 
 
@@ -373,18 +417,20 @@ def status_field(row: dict, name: str):  # noqa: ANN201 - a server value
 def tls_differs(replica: Replica, row: dict, source: ReplicaSource) -> bool:
     """Pure: the channel's TLS settings (its status row) are not what ``source`` asks for, so
     :func:`refresh_tls` is due before resuming. Aurora's imported CA does not show in the row:
-    never due there (a failed handshake is)."""
+    with a CA configured it is due on every resume (a CA set or rotated since is imported)."""
     if _family(replica) is Flavor.AURORA_MYSQL:
-        return False
-    allowed = str(status_field(row, "ssl_allowed") or "No") != "No"
+        return bool(source.ssl and source.ssl_ca)
+    allowed = _yes(status_field(row, "ssl_allowed"))
     if allowed != source.ssl:
         return True
     if not source.ssl:
         return False
     ca = str(status_field(row, "ssl_ca") or "") or None
+    verify = _yes(status_field(row, "ssl_verify"))
     if not source.ssl_ca:
-        return ca is not None  # without a CA the server's default verification stays as it is
-    return ca != source.ssl_ca or str(status_field(row, "ssl_verify") or "No") != "Yes"
+        # A CA removed since, or verification on without one (MySQL: no handshake succeeds).
+        return ca is not None or verify
+    return ca != source.ssl_ca or not verify
 
 
 def binlog_status_sql(flavor: Flavor, version: tuple[int, ...] = (8, 0)) -> str:
