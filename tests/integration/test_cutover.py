@@ -190,6 +190,19 @@ def test_cutover_under_writes_then_reverse_stream_then_done(migrated) -> None:
     assert again.already_done and again.steps_run == ()
     assert again.source_position == result.source_position
     assert len(query(target, "SELECT * FROM _dbmigrate_cutover_audit")) == 1
+    # A reverse stream stopped since (a restart, a certificate fixed) is resumed by running the
+    # cutover again, where it stopped: a write made on the target meanwhile still arrives.
+    back = reverse_stream(source, target, {})
+    assert back.stop().state is StreamState.STOPPED
+    query(target, "INSERT INTO categories (name, slug) VALUES ('while-stopped', 'while-stopped')")
+    log = []
+    assert cutover(source, target, catalog, stream, reverse=True, log=log).run().already_done
+    assert back.status().state is not StreamState.STOPPED, log
+    assert any("resumed" in line for line in log), log
+    deadline = time.monotonic() + 20
+    while not query(source, "SELECT 1 FROM categories WHERE slug = 'while-stopped'"):
+        assert time.monotonic() < deadline, back.status()
+        time.sleep(0.1)
 
 
 @pytest.mark.server_wide

@@ -146,6 +146,8 @@ class Cutover:
         progress = self._progress()
         wants_reverse = self.reverse is not None
         if plan.finished(progress, reverse=wants_reverse):
+            if wants_reverse:
+                self._resume_stopped_reverse(progress)
             return self._result(progress, (), already_done=True)
         steps = plan.todo(progress, reverse=wants_reverse)
         if progress.frozen:
@@ -359,6 +361,29 @@ class Cutover:
             self.log(f"warning: {status.details['warning']}")
         with connect(self.target) as conn:
             state.finish_step(conn, Step.REVERSE, target=position, detail={"channel": self.reverse.channel})
+
+    def _resume_stopped_reverse(self, progress: Progress) -> None:
+        """A finished cutover whose reverse stream has stopped or failed since (a certificate
+        fixed, a server restarted): running the cutover again resumes it where it stopped, its
+        TLS options set again, as the stream's own next step says. Never once a rollback has
+        begun: the rollback stops the stream on purpose and owns it from then on."""
+        from migration_assets.lib.rollback.after_cutover import RbStep  # imports this module
+
+        with connect(self.target) as conn:
+            if state.read_records(conn, RbStep):
+                return
+        if self.reverse.status().state not in (StreamState.STOPPED, StreamState.FAILED):
+            return
+        switch = progress.get(Step.SWITCH)
+        position = switch.target_position if switch else None
+        if position is None:
+            return
+        status = self.reverse.start(Snapshot(0, position, "cutover", switch.finished_at or state.now(),
+                                             self.target.database))
+        if status.state is StreamState.FAILED:
+            raise MigrationError(f"the cutover is done, but its reverse stream {self.reverse.channel} "
+                                 f"could not be resumed: {status.error}. Next: {status.next_step}")
+        self.log(f"reverse stream {self.reverse.channel}: resumed ({status.state.value})")
 
     # -- abort -----------------------------------------------------------------------------------
     def abort(self) -> str:
