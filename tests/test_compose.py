@@ -164,9 +164,15 @@ def test_the_ui_listens_on_the_loopback_interface_by_default(services: dict[str,
 
 
 def test_secrets_come_from_the_uncommitted_env_file(services: dict[str, dict]) -> None:
+    """Only the code location (runs, sensors) gets all of .env; the webserver and the daemon
+    get Dagster's database settings alone, by substitution, never a literal password."""
+    assert services["code"]["env_file"] == [{"path": ".env", "required": True}]
+    for role in ("webserver", "daemon"):
+        assert "env_file" not in services[role], role
+        assert not any(k.startswith(("ON_PREM_DB_", "AURORA_DB_")) for k in services[role]["environment"])
     for role in DAGSTER_ROLES:
-        assert services[role]["env_file"] == [{"path": ".env", "required": True}]
-        assert not any("PASSWORD" in k for k in services[role]["environment"]), role
+        for key, value in services[role]["environment"].items():
+            assert "PASSWORD" not in key or value.startswith("${"), (role, key)
     ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=PROJECT_ROOT, timeout=30)
     assert ignored.returncode == 0, ".env must be ignored by git"
     assert "PASSWORD" not in "".join(v for v in services["postgres"]["environment"].values()
