@@ -75,11 +75,32 @@ def test_aurora_is_given_the_ca_text_before_the_source() -> None:
          ("db.corp", 3306, "repl", "s3cret", "binlog.000012", 4711, 1)),
     ]
     assert json.loads(statements[0][1][0]) == {"ssl_ca": PEM}  # the PEM's line breaks survive
-    # Without a CA nothing is imported (today's encrypted-only stream).
-    assert [t for t, _ in sql.configure(AURORA3, "dbm", ENCRYPTED, POS, "shop", "shop")] == [
-        "CALL mysql.rds_set_external_source(%s, %s, %s, %s, %s, %s, %s)"]
     with pytest.raises(ValueError, match="PEM text"):
         sql.configure(AURORA3, "dbm", VERIFIED, POS, "shop", "shop")
+
+
+AURORA306 = Server.parse("8.0.36", "Source distribution", aurora_version="3.06.0")
+
+
+def test_aurora_without_a_ca_encrypts_the_way_aws_documents() -> None:
+    # AWS: ssl_encryption = 1 needs a CA imported first; without one it is 0, then
+    # mysql.rds_set_binlog_source_ssl(1) (Aurora MySQL 3.06+) turns TLS on.
+    for replica in (AURORA306, sql.Flavor.AURORA_MYSQL):  # the family alone: a current version
+        assert sql.configure(replica, "dbm", ENCRYPTED, POS, "shop", "shop") == [
+            ("CALL mysql.rds_set_external_source(%s, %s, %s, %s, %s, %s, %s)",
+             ("db.corp", 3306, "repl", "s3cret", "binlog.000012", 4711, 0)),
+            ("CALL mysql.rds_set_binlog_source_ssl(%s)", (1,)),
+        ]
+    # Before 3.06 there is no way to encrypt without a CA: refused, naming the variables.
+    source = ReplicaSource(
+        "db.corp", 3306, "repl", "s3cret", ssl=True, ca_variable="ON_PREM_DB_REPL_SSL_CA",
+        import_ca_variable="ON_PREM_DB_SSL_CA")
+    with pytest.raises(sql.MigrationError, match=r"Aurora MySQL 3\.05\.2 .* set ON_PREM_DB_SSL_CA "
+                       r"or ON_PREM_DB_REPL_SSL_CA to the CA file"):
+        sql.configure(AURORA3, "dbm", source, POS, "shop", "shop")
+    # TLS off, or a CA imported: ssl_encryption says so, no extra call.
+    assert sql.configure(AURORA3, "dbm", PLAIN, POS, "shop", "shop")[-1][1][-1] == 0
+    assert sql.configure(AURORA306, "dbm", VERIFIED, POS, "shop", "shop", ca_pem=PEM)[-1][1][-1] == 1
 
 
 # replica, source -> what configure makes it check

@@ -18,6 +18,16 @@ Without a CA the stream runs as before, and the status returned by the ``start``
 configures it carries one warning (``details["warning"]``) naming the variable to set. The
 status's ``tls`` detail is read from the channel itself (its status row; on Aurora, the import
 this tool recorded on the target), not from the current settings.
+
+Filters: they are not persistent on the replica's server (MariaDB's ``SET GLOBAL
+name.replicate_*`` and MySQL's ``CHANGE REPLICATION FILTER`` are both lost on its restart, after
+which the channel may start by itself), and a controller killed between ``CHANGE MASTER`` and
+them leaves a channel without any. Either way the channel would apply every database of the
+source. So every status compares the channel's filters (its status row) with the stream's: a
+difference is a *failed* stream, and a running channel is stopped at once (its position is
+kept, so nothing is lost; applying on would write other databases into the target's server).
+Every resume sets the filters again before starting the channel. Aurora's are in its cluster
+parameter group (Terraform), neither set nor checked here.
 """
 
 from __future__ import annotations
@@ -58,6 +68,8 @@ CERTIFICATE_WORDS = ("certificate verify failed", "unable to get local issuer", 
 OPAQUE_TLS_ERROR = "error:00000000:lib(0)::reason(0)"
 #: The next step of a forward stream stopped on TLS, once the CA is corrected.
 CDC_RESUME = "then `dbmigrate cdc start` resumes from where it stopped"
+#: The next step of a forward stream whose channel lost its replication filters.
+CDC_FILTERS_RESUME = "`dbmigrate cdc start` sets them again and resumes it from where it stopped"
 
 
 def channel_for(database: str) -> str:
@@ -146,6 +158,26 @@ def status_from_row(row: dict | None, source: sql.ReplicaSource | None = None,
                         next_step="resume it: `dbmigrate cdc start`", details=details)
 
 
+def filters_failure(channel: str, lost: str, *, stopped_now: bool, applied: BinlogPosition | None,
+                    resume: str = CDC_FILTERS_RESUME,
+                    details: dict | None = None) -> StreamStatus:
+    """Pure: the stream whose channel lost its filters (``lost`` says which, as
+    :func:`~migration_assets.lib.dialects.replication.lost_filters` puts it): failed, whatever
+    its threads do, since each event it applies may write another database of the source."""
+    stopped = "; it was stopped at once, keeping its position" if stopped_now else ""
+    return StreamStatus(
+        "replication", StreamState.FAILED, None, applied,
+        error=(f"the replication connection {channel} has lost its filters ({lost}): it would "
+               f"apply every other database of its source too{stopped}"),
+        next_step=resume, details=details or {})
+
+
+def running(row: dict) -> bool:
+    """Either thread of the channel runs (or is connecting)."""
+    return (str(sql.status_field(row, "io_running") or "No") != "No"
+            or str(sql.status_field(row, "sql_running") or "No") != "No")
+
+
 def retrying_tls(row: dict) -> bool:
     """The receiver is not connected and its last error is a TLS handshake's."""
     return (str(sql.status_field(row, "io_errno") or "") == str(TLS_CONNECTION_ERROR)
@@ -163,6 +195,10 @@ class ReplicationStream:
     stopped_is_idle: bool = False
     #: How this stream goes on once a failed certificate is corrected (said in its next step).
     resume_step: str = CDC_RESUME
+    #: Tables of the replicated database the channel must not apply (the reverse stream's).
+    ignored_tables: tuple[str, ...] = ()
+    #: How this stream gets its filters back (said in its next step when they are lost).
+    filters_step: str = CDC_FILTERS_RESUME
 
     def __post_init__(self) -> None:
         self.channel = self.channel or channel_for(self.target.database)
@@ -201,11 +237,26 @@ class ReplicationStream:
             raise MigrationError(f"reading the replica status of {self.channel}: "
                                  f"{describe_error(exc, self.target)}") from exc
 
+    @property
+    def filters(self) -> sql.Filters:
+        return sql.Filters(self.source_database, self.target.database, self.ignored_tables)
+
     def _status(self, conn: Connection, flavor: sql.Replica) -> StreamStatus:
         row = self._row(conn, flavor)
         status = status_from_row(row, self._source(flavor), self.resume_step)
         if row is None:
             return status
+        lost = sql.lost_filters(flavor, row, self.filters)
+        if lost is not None:
+            # Stopping keeps the position and ends the damage (another database's events
+            # applied into the replica's server); the next resume sets the filters again.
+            stopped_now = running(row)
+            if stopped_now:
+                self._run(conn, sql.stop(flavor, self.channel))
+                row = self._row(conn, flavor) or row
+            status = filters_failure(self.channel, lost, stopped_now=stopped_now,
+                                     applied=status_from_row(row).applied,
+                                     resume=self.filters_step, details=dict(status.details))
         imported = self._ca_import() if sql.is_aurora(flavor) else None
         return replace(status, details={**status.details, "tls": sql.tls_from_row(flavor, row, imported)})
 
@@ -252,9 +303,10 @@ class ReplicationStream:
                 ca_pem = self._ca_pem(flavor)
                 return self._begin(conn, flavor, sql.configure(
                     flavor, self.channel, self._source(flavor), snapshot.position,
-                    self.source_database, self.target.database, ca_pem=ca_pem), ca_pem)
+                    self.source_database, self.target.database, ca_pem=ca_pem,
+                    ignored=self.ignored_tables), ca_pem)
             if status_from_row(row).state in (StreamState.STOPPED, StreamState.FAILED) \
-                    or retrying_tls(row):
+                    or retrying_tls(row) or sql.lost_filters(flavor, row, self.filters):
                 self._resume(conn, flavor, row)
             return self._settle(conn, flavor)
 
@@ -273,16 +325,17 @@ class ReplicationStream:
         return sql.tls_differs(flavor, row, self._source(flavor)) or retrying_tls(row)
 
     def _resume(self, conn: Connection, flavor: sql.Replica, row: dict) -> None:
-        """Start a stopped, failed or retrying channel where it stopped, its TLS set again first
-        when due (its position is kept)."""
-        statements = sql.start(flavor, self.channel)
+        """Start a stopped, failed or retrying channel where it stopped (its position is kept),
+        its filters set again first, always (a restart of the replica's server or a controller
+        killed right after ``CHANGE MASTER`` leaves it without them), and its TLS when due."""
+        setup = sql.set_filters(flavor, self.channel, self.filters)
         ca_pem = None
         if self._tls_due(flavor, row):
             ca_pem = self._ca_pem(flavor)
-            statements = (sql.stop(flavor, self.channel)
-                          + sql.refresh_tls(flavor, self.channel, self._source(flavor), ca_pem=ca_pem)
-                          + statements)
-        self._run(conn, statements)
+            setup += sql.refresh_tls(flavor, self.channel, self._source(flavor), ca_pem=ca_pem)
+        # Filters and TLS options are set on a stopped channel only.
+        stop = sql.stop(flavor, self.channel) if setup else []
+        self._run(conn, stop + setup + sql.start(flavor, self.channel))
         self._record_import(flavor, ca_pem)
 
     def _settle(self, conn: Connection, flavor: sql.Replica, seconds: float = 3.0) -> StreamStatus:

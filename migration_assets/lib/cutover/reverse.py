@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from migration_assets.lib.cdc.position import Snapshot
-from migration_assets.lib.cdc.replication_stream import ReplicationStream, retrying_tls, status_from_row
-from migration_assets.lib.cdc.stream import StreamState, StreamStatus
+from migration_assets.lib.cdc.replication_stream import ReplicationStream
 from migration_assets.lib.connection import TARGET_PREFIX, DbSettings
-from migration_assets.lib.dialects import replication as sql
 from migration_assets.lib.dialects.replication import ReplicaSource
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.tool_tables import SOURCE_BOOKKEEPING, TOOL_TABLES
@@ -64,29 +61,27 @@ CUTOVER_RESUME = ("then run `dbmigrate cutover` again: it continues at its rever
                   "the stream's TLS options again and resumes it from where it stopped")
 
 
+#: How the reverse stream gets its filters back: a finished cutover run again resumes it.
+CUTOVER_FILTERS_RESUME = ("run `dbmigrate cutover` again: it continues at its reverse step, sets "
+                          "them again and resumes the stream from where it stopped")
+
+
+def _ignored() -> tuple[str, ...]:
+    return tuple(t for t in TOOL_TABLES if t not in SOURCE_BOOKKEEPING)
+
+
 @dataclass
 class ReverseStream(ReplicationStream):
-    """``target`` here is the replica (the on-prem server), ``source`` the Aurora target."""
+    """``target`` here is the replica (the on-prem server), ``source`` the Aurora target. It
+    starts, resumes and checks its filters as the forward stream does, the tool's own state
+    tables among them (``ignored_tables``)."""
 
     resume_step: str = CUTOVER_RESUME
+    ignored_tables: tuple[str, ...] = field(default_factory=_ignored)
+    filters_step: str = CUTOVER_FILTERS_RESUME
 
     def __post_init__(self) -> None:
         self.channel = self.channel or channel_for(self.target.database)
-
-    def start(self, snapshot: Snapshot, *, fresh: bool = False) -> StreamStatus:
-        del fresh
-        with self._conn() as (conn, flavor):
-            row = self._row(conn, flavor)
-            if row is None:
-                ignored = [t for t in TOOL_TABLES if t not in SOURCE_BOOKKEEPING]
-                return self._begin(conn, flavor, sql.configure(
-                    flavor, self.channel, self._source(flavor), snapshot.position,
-                    self.source_database, self.target.database) + sql.ignore_tables(
-                        flavor, self.channel, self.target.database, ignored))
-            if status_from_row(row).state in (StreamState.STOPPED, StreamState.FAILED) \
-                    or retrying_tls(row):
-                self._resume(conn, flavor, row)
-            return self._settle(conn, flavor)
 
 
 def reverse_stream(source: DbSettings, target: DbSettings,

@@ -238,32 +238,117 @@ def _wild(database: str) -> str:
     return database.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + ".%"
 
 
-def configure(replica: Replica, channel: str, source: ReplicaSource, position: BinlogPosition,
-              source_db: str, target_db: str, *, ca_pem: str | None = None) -> list[Statement]:
-    """Point a new replica at ``position`` of the source, limited to one database, verifying
-    the source's certificate when ``source`` names a CA (``ca_pem``: its text, for Aurora)."""
+@dataclass(frozen=True)
+class Filters:
+    """What a channel may apply: ``target_db`` (the replica's name for the database), renamed
+    from ``source_db`` when the names differ, without the ``ignored`` tables of it."""
+
+    source_db: str
+    target_db: str
+    ignored: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in (self.source_db, self.target_db, *self.ignored):
+            _wild(name)  # refuses commas and line breaks, which would split the lists
+
+    @property
+    def wild(self) -> str:
+        return _wild(self.target_db)
+
+    @property
+    def rewrite(self) -> bool:
+        return self.source_db != self.target_db
+
+
+def set_filters(replica: Replica, channel: str, filters: Filters) -> list[Statement]:
+    """The statements that give a *stopped* channel its filters, every one of them (a value
+    lost since is set again, a stale one cleared on MariaDB). They do not survive a restart of
+    the replica's server (MariaDB's ``SET GLOBAL name.replicate_*``, MySQL's ``CHANGE
+    REPLICATION FILTER``, both documented as not persistent), so every resume runs them again
+    and :func:`lost_filters` checks them on every status. Aurora: none (the cluster parameter
+    group holds them)."""
     ch = _literal_name(channel)
-    wild = _wild(target_db)
-    rewrite = source_db != target_db
-    if rewrite:
-        _wild(source_db)
+    flavor = _family(replica)
+    if flavor is Flavor.MARIADB:
+        return [
+            (f"SET GLOBAL {ch}.replicate_wild_do_table = %s", (filters.wild,)),
+            (f"SET GLOBAL {ch}.replicate_rewrite_db = %s",
+             (f"{filters.source_db}->{filters.target_db}" if filters.rewrite else "",)),
+            (f"SET GLOBAL {ch}.replicate_ignore_table = %s",
+             (",".join(f"{filters.target_db}.{t}" for t in filters.ignored),)),
+        ]
+    if flavor is Flavor.MYSQL:
+        text = f"REPLICATE_WILD_DO_TABLE = ({string_literal(filters.wild)})"
+        if filters.rewrite:
+            text += (f", REPLICATE_REWRITE_DB = (({quote(filters.source_db)}, "
+                     f"{quote(filters.target_db)}))")
+        # Per-channel filters came with 8.0.2; on 5.7 they hold for every channel.
+        old = isinstance(replica, Server) and replica.version < (8, 0, 2)
+        return [(f"CHANGE REPLICATION FILTER {text}" + ("" if old else f" FOR CHANNEL '{ch}'"), ()),
+                *ignore_tables(replica, channel, filters.target_db, list(filters.ignored))]
+    return []
+
+
+#: Status row columns of the filters (MariaDB and MySQL alike), and how each is named to users.
+FILTER_COLUMNS = {"Replicate_Wild_Do_Table": "replicate_wild_do_table",
+                  "Replicate_Rewrite_DB": "replicate_rewrite_db",
+                  "Replicate_Ignore_Table": "replicate_ignore_table"}
+
+
+def _filter_items(column: str, value: object) -> frozenset[str]:
+    """A status row's filter list as comparable items, escapes and quotes dropped: MariaDB
+    prints ``a->b`` and ``db.t1,db.t2``, MySQL ``(a,b)`` pairs and quoted patterns."""
+    text = str(value or "")
+    for junk in ("\\", "'", "`", " "):
+        text = text.replace(junk, "")
+    if column == "Replicate_Rewrite_DB" and "->" not in text:
+        return frozenset(p.replace(",", "->") for p in text.strip("()").split("),(") if p)
+    return frozenset(item for item in text.split(",") if item)
+
+
+def _expected_items(filters: Filters) -> dict[str, frozenset[str]]:
+    return {
+        "Replicate_Wild_Do_Table": _filter_items("Replicate_Wild_Do_Table", filters.wild),
+        "Replicate_Rewrite_DB": (frozenset({f"{filters.source_db}->{filters.target_db}"})
+                                 if filters.rewrite else frozenset()),
+        "Replicate_Ignore_Table": frozenset(f"{filters.target_db}.{t}" for t in filters.ignored),
+    }
+
+
+def lost_filters(replica: Replica, row: dict, filters: Filters) -> str | None:
+    """Pure: what differs between the channel's filters (its status row) and ``filters``, in a
+    few words, or None when they agree. A channel without them applies every database of its
+    source into the replica's server. Columns a version does not show are not compared, nor is
+    Aurora (its filters are in the cluster parameter group, not set by this tool)."""
+    if _family(replica) is Flavor.AURORA_MYSQL:
+        return None
+    wrong = []
+    for column, expected in _expected_items(filters).items():
+        if column in row and _filter_items(column, row[column]) != expected:
+            shown = ",".join(sorted(expected)) or "empty"
+            actual = str(row[column] or "") or "empty"
+            wrong.append(f"{FILTER_COLUMNS[column]} {actual}, expected {shown}")
+    return "; ".join(wrong) or None
+
+
+def configure(replica: Replica, channel: str, source: ReplicaSource, position: BinlogPosition,
+              source_db: str, target_db: str, *, ca_pem: str | None = None,
+              ignored: tuple[str, ...] = ()) -> list[Statement]:
+    """Point a new replica at ``position`` of the source, limited to one database (minus
+    ``ignored`` tables of it), verifying the source's certificate when ``source`` names a CA
+    (``ca_pem``: its text, for Aurora)."""
+    ch = _literal_name(channel)
+    filters = Filters(source_db, target_db, tuple(ignored))
     flavor = _family(replica)
     tls, tls_params = _tls_options(replica, source)
     if flavor is Flavor.MARIADB:
-        out: list[Statement] = [(
+        return [(
             f"CHANGE MASTER '{ch}' TO MASTER_HOST = %s, MASTER_PORT = %s, MASTER_USER = %s, "
             "MASTER_PASSWORD = %s, MASTER_LOG_FILE = %s, MASTER_LOG_POS = %s, "
             f"MASTER_USE_GTID = no, {tls}, MASTER_CONNECT_RETRY = 10",
             (source.host, source.port, source.user, source.password, position.file,
-             position.position, *tls_params))]
-        out.append((f"SET GLOBAL {ch}.replicate_wild_do_table = %s", (wild,)))
-        out.append((f"SET GLOBAL {ch}.replicate_rewrite_db = %s",
-                    (f"{source_db}->{target_db}" if rewrite else "",)))
-        return out
+             position.position, *tls_params)), *set_filters(replica, channel, filters)]
     if flavor is Flavor.MYSQL:
-        filters = f"REPLICATE_WILD_DO_TABLE = ({string_literal(wild)})"
-        if rewrite:
-            filters += f", REPLICATE_REWRITE_DB = (({quote(source_db)}, {quote(target_db)}))"
         if _legacy(replica):
             old = isinstance(replica, Server) and replica.version < (8, 0, 2)
             # A MySQL 8 replica reaching a caching_sha2_password account without TLS must
@@ -275,8 +360,7 @@ def configure(replica: Replica, channel: str, source: ReplicaSource, position: B
                  f"{tls}, MASTER_CONNECT_RETRY = 10{key} FOR CHANNEL '{ch}'",
                  (source.host, source.port, source.user, source.password, position.file,
                   position.position, *tls_params)),
-                # Per-channel filters came with 8.0.2; on 5.7 they hold for every channel.
-                (f"CHANGE REPLICATION FILTER {filters}" + ("" if old else f" FOR CHANNEL '{ch}'"), ()),
+                *set_filters(replica, channel, filters),
             ]
         return [
             ("CHANGE REPLICATION SOURCE TO SOURCE_HOST = %s, SOURCE_PORT = %s, SOURCE_USER = %s, "
@@ -285,14 +369,44 @@ def configure(replica: Replica, channel: str, source: ReplicaSource, position: B
              f"{'' if source.ssl else ', GET_SOURCE_PUBLIC_KEY = 1'} FOR CHANNEL '{ch}'",
              (source.host, source.port, source.user, source.password, position.file,
               position.position, *tls_params)),
-            (f"CHANGE REPLICATION FILTER {filters} FOR CHANNEL '{ch}'", ()),
+            *set_filters(replica, channel, filters),
         ]
-    # Aurora MySQL 3: filters come from the cluster parameter group; the CA is imported first
-    # (rds_set_external_source's ssl_encryption = 1 then uses it).
+    # Aurora MySQL 3: filters come from the cluster parameter group. AWS documents
+    # rds_set_external_source's ssl_encryption = 1 as needing a CA imported first
+    # (rds_import_binlog_ssl_material); without one, 0 and then rds_set_binlog_source_ssl(1)
+    # (Aurora MySQL 3.06+) turn TLS on.
+    encrypt = _aurora_encryption(replica, source)
     return [*_aurora_trust(source, ca_pem),
             ("CALL mysql.rds_set_external_source(%s, %s, %s, %s, %s, %s, %s)",
              (source.host, source.port, source.user, source.password, position.file,
-              position.position, 1 if source.ssl else 0))]
+              position.position, 1 if encrypt == "imported" else 0)),
+            *([("CALL mysql.rds_set_binlog_source_ssl(%s)", (1,))] if encrypt == "no_ca" else [])]
+
+
+#: Aurora MySQL's first version with ``mysql.rds_set_binlog_source_ssl`` (TLS without an
+#: imported CA), per the Aurora user guide.
+AURORA_SOURCE_SSL = (3, 6)
+
+
+def _aurora_encryption(replica: Replica, source: ReplicaSource) -> str:
+    """``off``, ``imported`` (a CA imported: ssl_encryption = 1) or ``no_ca`` (TLS through
+    ``rds_set_binlog_source_ssl``); an Aurora older than 3.06 cannot encrypt without a CA."""
+    if not source.ssl:
+        return "off"
+    if source.ssl_ca:
+        return "imported"
+    version = replica.aurora_version if isinstance(replica, Server) else None
+    if version:
+        parts = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+        if parts < AURORA_SOURCE_SSL:
+            variables = " or ".join(dict.fromkeys(
+                v for v in (source.import_ca_variable, source.ca_variable) if v))
+            raise MigrationError(
+                f"Aurora MySQL {version} encrypts its replication connection only with a CA "
+                f"imported first (mysql.rds_set_binlog_source_ssl came with 3.06): set "
+                f"{variables} to the CA file that signed the source's certificate, or "
+                "upgrade the cluster to 3.06 or later")
+    return "no_ca"
 
 
 def start(replica: Replica, channel: str) -> list[Statement]:
