@@ -149,3 +149,18 @@ def test_a_controller_killed_before_the_filters_leaves_a_channel_start_completes
     query(s.source, "INSERT INTO items VALUES (2, 'second')")
     assert _arrives(s.target, 2), s.stream.status()
     assert query(s.other_target, "SELECT COUNT(*) FROM items") == [(0,)]
+
+
+def test_start_on_a_running_channel_without_its_filters_sets_them_again(setup) -> None:  # noqa: ANN001
+    s = setup
+    s.stream.start(s.snapshot)
+    ch = s.stream.channel
+    _on_replica(s, f"STOP SLAVE '{ch}'", f"SET GLOBAL {ch}.replicate_wild_do_table = ''",
+                f"SET GLOBAL {ch}.replicate_rewrite_db = ''", f"START SLAVE '{ch}'")
+    # `cdc start` before any status: the channel runs, so only its filters say it needs a resume.
+    assert s.stream.start(s.snapshot).state in (StreamState.RUNNING, StreamState.STARTING)
+    _assert_filtered(s)
+    query(s.other_source, "INSERT INTO items VALUES (7, 'elsewhere')")
+    query(s.source, "INSERT INTO items VALUES (1, 'first')")
+    assert _arrives(s.target, 1), s.stream.status()
+    assert query(s.other_target, "SELECT COUNT(*) FROM items") == [(0,)]
