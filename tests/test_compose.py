@@ -8,7 +8,7 @@ start order by health, and every variable either set in the file or listed in .e
 (passwords only through the uncommitted .env).
 
 The compose instance (deploy/dagster.compose.yaml) is the production one but for its run
-launcher and run monitoring: checked here, and loaded against a real PostgreSQL in
+launcher, run monitoring and compute logs: checked here, and loaded against a real PostgreSQL in
 tests/integration/test_production_instance.py.
 """
 
@@ -33,8 +33,11 @@ COMPOSE_INSTANCE = DEPLOY / "dagster.compose.yaml"
 WORKSPACE = DEPLOY / "workspace.yaml"
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 DAGSTER_ROLES = ("code", "webserver", "daemon")
-#: What may differ between the production instance and the compose one.
-LAUNCHER_SECTIONS = ("run_launcher", "run_monitoring")
+#: What may differ between the production instance and the compose one: how runs start and are
+#: watched (ECS tasks, or processes of the `code` container), and so where their compute logs
+#: live: S3 on ECS, where a run's disk goes with its task; the shared dagster-home volume here,
+#: which the webserver mounts as well.
+PER_HOST_SECTIONS = ("run_launcher", "run_monitoring", "compute_logs")
 
 
 def load(path: Path) -> dict:
@@ -187,8 +190,8 @@ def test_every_variable_is_set_by_the_file_or_listed_in_env_example(services: di
         assert not missing, f"{role} reads {sorted(missing)}: neither set nor in .env.example"
     missing = interpolated(COMPOSE.read_text()) - example
     assert not missing, f"docker-compose.yml substitutes {sorted(missing)}, not in .env.example"
-    missing = env_references(load(INSTANCE)) - example
-    assert not missing, f"deploy/dagster.yaml reads {sorted(missing)}, not in .env.example"
+    missing = env_references(load(INSTANCE)) - example - set(dockerfile_env())
+    assert not missing, f"deploy/dagster.yaml reads {sorted(missing)}: not the image's, not in .env.example"
 
 
 def test_the_variable_finders_find() -> None:
@@ -197,12 +200,30 @@ def test_the_variable_finders_find() -> None:
     assert listed("A=\n# B=1\n# not C\nD = x\n") == {"A", "B"}
 
 
-def test_the_compose_instance_is_the_production_one_but_for_the_launcher() -> None:
+def test_the_compose_instance_is_the_production_one_but_for_runs_and_their_logs() -> None:
     production, team = load(INSTANCE), load(COMPOSE_INSTANCE)
-    assert {k: v for k, v in production.items() if k not in LAUNCHER_SECTIONS} == \
-        {k: v for k, v in team.items() if k not in LAUNCHER_SECTIONS}
+    assert {k: v for k, v in production.items() if k not in PER_HOST_SECTIONS} == \
+        {k: v for k, v in team.items() if k not in PER_HOST_SECTIONS}
     assert production["run_launcher"]["class"] == "EcsRunLauncher"
     assert team["run_launcher"] == {"module": "dagster", "class": "DefaultRunLauncher"}
     # Dagster refuses to resume runs of this launcher; monitoring still fails lost runs.
     assert team["run_monitoring"]["enabled"] is True
     assert team["run_monitoring"]["max_resume_run_attempts"] == 0
+
+
+def test_compute_logs_outlive_the_run_that_wrote_them(services: dict[str, dict]) -> None:
+    """On ECS in S3 (a run's task and its disk end with the run), every value from the
+    environment; on the team server Dagster's default, $DAGSTER_HOME/storage, which is a volume
+    the webserver shares with the `code` container its runs are processes of."""
+    logs = load(INSTANCE)["compute_logs"]
+    assert (logs["module"], logs["class"]) == ("dagster_aws.s3.compute_log_manager", "S3ComputeLogManager")
+    assert logs["config"]["bucket"] == {"env": "DAGSTER_S3_COMPUTE_LOGS_BUCKET"}
+    assert logs["config"]["prefix"] == {"env": "DAGSTER_S3_COMPUTE_LOGS_PREFIX"}
+    assert logs["config"]["show_url_only"] is False, "the run page shows the logs themselves"
+    # Dagster takes the stderr object as the end of a capture: it must be written even if empty.
+    assert logs["config"]["skip_empty_files"] is False
+    assert "compute_logs" not in load(COMPOSE_INSTANCE)
+    home = dockerfile_env()["DAGSTER_HOME"]
+    mounts = [{v for v in services[r]["volumes"] if v.split(":")[1] == home} for r in ("code", "webserver")]
+    (volume,) = mounts[0]
+    assert mounts[1] == {volume} and volume.split(":")[0] in load(COMPOSE)["volumes"], mounts

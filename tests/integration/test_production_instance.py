@@ -4,7 +4,7 @@ environment differs) runs as it does on AWS, with the cloud replaced by local st
 * PostgreSQL: a throwaway server (tests/postgres_server.py) holds runs, events and ticks.
 * The code location: the image's CMD (a gRPC code server) on a free port.
 * The daemon: ``dagster-daemon run -w deploy/workspace.yaml``, as if it ran in an ECS task. ECS,
-  EC2 and Secrets Manager are a moto server; the task metadata endpoint ECS gives every task
+  EC2, Secrets Manager and S3 are a moto server; the task metadata endpoint ECS gives every task
   (``ECS_CONTAINER_METADATA_URI_V4``) is a small HTTP server naming the daemon's task, which
   was started in moto from a daemon task definition, in a subnet and security group.
 
@@ -15,8 +15,10 @@ first is in progress (one run per code location); the EcsRunLauncher started the
 task in moto, derived from the daemon's task (its subnet, security group, environment), with the
 code location's image, the secrets and the ``dagster api execute_run`` command. That task is
 then played as ECS would run its container (the task definition's environment, the secrets read
-from Secrets Manager, the command), without the instance file: the run succeeds in PostgreSQL
-and the target has its schema; the queue then launches the second run.
+from Secrets Manager, the command, the credentials of its task role), without the instance
+file: the run succeeds in PostgreSQL, the target has its schema, and the run's compute logs (what
+the UI shows on the run page) are in the S3 bucket, which the webserver's instance reads back;
+the queue then launches the second run.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ LOCATION = "migration_assets"
 JOB = "schema_migration"
 PG_DB = "dagster"
 DAEMON_CONTAINER = "daemon"
+LOGS_BUCKET = "dbmigrate-dagster-logs"
+LOGS_PREFIX = "dbmigrate/prod"
 
 
 # -- the stand-ins --------------------------------------------------------------------------------
@@ -97,7 +101,7 @@ def metadata_endpoint(task: dict[str, str]) -> tuple[ThreadingHTTPServer, str]:
 
 
 class Aws:
-    """moto's ECS, EC2 and Secrets Manager, set up as the Terraform of a deployment would be."""
+    """moto's ECS, EC2, Secrets Manager and S3, set up as the Terraform of a deployment would be."""
 
     def __init__(self, url: str) -> None:
         self.env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -107,6 +111,7 @@ class Aws:
         self.ecs = boto3.client("ecs", **kwargs)
         self.ec2 = boto3.client("ec2", **kwargs)
         self.secrets = boto3.client("secretsmanager", **kwargs)
+        self.s3 = boto3.client("s3", **kwargs)
 
     def network(self) -> tuple[str, str]:
         vpc = self.ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
@@ -119,6 +124,15 @@ class Aws:
     def secret(self, name: str, value: str, *, tagged: bool = False) -> str:
         tags = [{"Key": "dbmigrate", "Value": "run"}] if tagged else []
         return self.secrets.create_secret(Name=name, SecretString=value, Tags=tags)["ARN"]
+
+    def bucket(self, name: str) -> None:
+        self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+
+    def objects(self, bucket: str, prefix: str) -> dict[str, str]:
+        """The objects under ``prefix``, by key, with their text."""
+        listed = self.s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        return {o["Key"]: self.s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read().decode()
+                for o in listed}
 
     def read_secret(self, value_from: str) -> str:
         """What ECS puts in the variable: the secret, or one JSON key of it (ARN:KEY::)."""
@@ -228,19 +242,23 @@ def deployment(pg: PgServer, moto_url: str, source_server, target_server, new_da
             {"username": target.user, "password": target.password})) + ":password::",
     }
     tagged = aws.secret("ON_PREM_DB_REPL_PASSWORD", "repl-secret", tagged=True)
+    aws.bucket(LOGS_BUCKET)
     databases = env_for(source, target)
     settings = {k: v for k, v in databases.items()
                 if k.startswith(("ON_PREM_DB_", "AURORA_DB_")) and not k.endswith("PASSWORD")}
     passwords = {k: databases[k] for k in ("ON_PREM_DB_PASSWORD", "AURORA_DB_PASSWORD")}
     environment = {**{k: v for k, v in pg.env(PG_DB).items() if k != "DAGSTER_PG_PASSWORD"},
-                   **settings, **secret_arns, "DBMIGRATE_CDC_ENGINE": "none"}
+                   **settings, **secret_arns, "DBMIGRATE_CDC_ENGINE": "none",
+                   "DAGSTER_S3_COMPUTE_LOGS_BUCKET": LOGS_BUCKET,
+                   "DAGSTER_S3_COMPUTE_LOGS_PREFIX": LOGS_PREFIX}
     daemon_task = register_daemon_task(aws, environment, subnet, group)
     endpoint, endpoint_url = metadata_endpoint({"Cluster": daemon_task["clusterArn"],
                                                 "TaskARN": daemon_task["taskArn"]})
     code_port = free_port()
     # The code server evaluates sensors with the instance (built from its configuration, the
-    # variables resolved in its own environment): it needs the instance's variables too.
-    code_env = base_env(pg, **environment, **passwords, DAGSTER_PG_PASSWORD=pg.password,
+    # variables resolved in its own environment): it needs the instance's variables too, and its
+    # task role's credentials (a sensor's log lines go to the compute logs' bucket).
+    code_env = base_env(pg, **environment, **passwords, **aws.env, DAGSTER_PG_PASSWORD=pg.password,
                         DAGSTER_CURRENT_IMAGE=IMAGE, DAGSTER_HOME=str(tmp_path))
     daemon_env = base_env(pg, **environment, **aws.env, DAGSTER_PG_PASSWORD=pg.password,
                           DAGSTER_HOME=str(home), ECS_CONTAINER_METADATA_URI_V4=endpoint_url,
@@ -297,7 +315,8 @@ def container_of(task_definition: dict, name: str) -> dict:
 
 def play_container(deployment: Deployment, task_arn: str, home: Path) -> subprocess.CompletedProcess[str]:
     """Run the task's container as ECS would: its definition's environment, its secrets read
-    from Secrets Manager, the overridden command; DAGSTER_HOME without an instance file (as
+    from Secrets Manager, the overridden command, what ECS gives every task (its role's
+    credentials, the region; the endpoint is moto's); DAGSTER_HOME without an instance file (as
     the image's own is)."""
     aws = deployment.aws
     (task,) = aws.ecs.describe_tasks(cluster=CLUSTER, tasks=[task_arn])["tasks"]
@@ -306,7 +325,8 @@ def play_container(deployment: Deployment, task_arn: str, home: Path) -> subproc
     (override,) = task["overrides"]["containerOverrides"]
     env = {e["name"]: e["value"] for e in container.get("environment", [])}
     env.update({s["name"]: aws.read_secret(s["valueFrom"]) for s in container.get("secrets", [])})
-    return subprocess.run(override["command"], env=base_env(deployment.pg, **env, DAGSTER_HOME=str(home)),
+    env = base_env(deployment.pg, **env, **aws.env, DAGSTER_HOME=str(home))
+    return subprocess.run(override["command"], env=env,
                           cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180)
 
 
@@ -405,6 +425,21 @@ def test_the_production_instance_queues_launches_on_ecs_and_completes_a_run(
     assert sorted(v for (v,) in applied if v) == sorted(
         p.name.split("__")[0][1:] for p in MIGRATIONS.glob("V*__*.sql"))
 
+    # Its compute logs (the run page's stdout and stderr, here the migration's progress lines)
+    # are in S3, where they outlive the task, and the webserver's instance reads them from there
+    # (its DAGSTER_HOME is not the run's).
+    assert type(instance.compute_log_manager).__name__ == "S3ComputeLogManager"
+    (captured,) = instance.get_records_for_run(first, of_type=dg.DagsterEventType.LOGS_CAPTURED).records
+    file_key = captured.event_log_entry.get_dagster_event().logs_captured_data.file_key
+    stored = aws.objects(LOGS_BUCKET, f"{LOGS_PREFIX}/storage/{first}/")
+    key = f"{LOGS_PREFIX}/storage/{first}/compute_logs/{file_key}"
+    assert {f"{key}.out", f"{key}.err"} <= set(stored), sorted(stored)
+    progress = f"migrating {deployment.target.database} to "
+    assert progress in stored[f"{key}.err"], stored[f"{key}.err"][-3000:]
+    shown = instance.compute_log_manager.get_log_data(
+        instance.compute_log_manager.build_log_key_for_run(first, file_key))
+    assert progress in (shown.stderr or b"").decode()
+
     # With the first run finished the queue launches the second, which completes too (nothing
     # left to apply).
     second_task = wait_for("the second run's ECS task", task_arn_of(instance, second), 60, logs)
@@ -417,7 +452,7 @@ def test_the_production_instance_queues_launches_on_ecs_and_completes_a_run(
 def test_the_compose_instance_loads_on_postgresql_with_the_default_launcher(
         pg: PgServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """deploy/dagster.compose.yaml, as docker-compose.yml mounts it: a valid instance on the same
-    storage, runs launched as processes of the code location."""
+    storage, runs launched as processes of the code location, compute logs under DAGSTER_HOME."""
     postgres_server.create_database(pg, "dagster_team")
     shutil.copyfile(COMPOSE_INSTANCE_FILE, tmp_path / "dagster.yaml")
     for key, value in {**pg.env("dagster_team"), "DAGSTER_HOME": str(tmp_path)}.items():
@@ -425,6 +460,9 @@ def test_the_compose_instance_loads_on_postgresql_with_the_default_launcher(
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.run_launcher).__name__ == "DefaultRunLauncher"
+        # Compute logs on the dagster-home volume the webserver shares with the runs' container.
+        assert type(instance.compute_log_manager).__name__ == "LocalComputeLogManager"
+        assert instance.compute_log_manager.inst_data.config_dict["base_dir"] == str(tmp_path / "storage")
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
     tables = {t for (t,) in pg_rows(pg, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
                                      "dagster_team")}
