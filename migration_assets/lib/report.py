@@ -5,7 +5,7 @@ Pure formatting over load results or fresh verifications; nothing here talks to 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -110,11 +110,17 @@ def as_text(rows: Sequence[ReportRow], seconds: str = VERIFY_SECONDS) -> str:
     return "\n".join([line, fmt(heads), line, *body[:-1], line, body[-1], line])
 
 
+def markdown_table(heads: Sequence[str], rows: Iterable[Sequence[str]],
+                   right: Sequence[int] = ()) -> list[str]:
+    """The lines of a markdown table (Dagster metadata renders it), cells as given: escaping
+    is the caller's. ``right``: the columns aligned right (numbers)."""
+    rule = "|" + "|".join("---:" if i in right else "---" for i in range(len(heads))) + "|"
+    return ["| " + " | ".join(heads) + " |", rule, *("| " + " | ".join(r) + " |" for r in rows)]
+
+
 def as_markdown(rows: Sequence[ReportRow], seconds: str = VERIFY_SECONDS) -> str:
     """The report as a markdown table (Dagster metadata); ``seconds`` names the time column."""
-    lines = ["| " + " | ".join(headers(seconds)) + " |", "|---|---:|---:|---|---:|"]
-    lines += ["| " + " | ".join(c) + " |" for c in _cells([*rows, _total(rows)])]
-    return "\n".join(lines)
+    return "\n".join(markdown_table(headers(seconds), _cells([*rows, _total(rows)]), right=(1, 2, 4)))
 
 
 def live_row(result) -> ReportRow:  # noqa: ANN001 - a verify.live.LiveResult

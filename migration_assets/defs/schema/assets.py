@@ -10,17 +10,17 @@ import dagster as dg
 from migration_assets.defs.resources import MigrationsResource, MySQLResource, as_failure
 from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.flyway.state import InfoRow, current_version
+from migration_assets.lib.report import markdown_table
 
 TARGET_SCHEMA = dg.AssetKey(["target", "schema"])
 CHECK_SCHEMA_VALID = "flyway_validate"
 
 
 def _history_markdown(rows: list[InfoRow]) -> str:
-    lines = ["| Version | Description | Script | State | Installed on |", "|---|---|---|---|---|"]
-    for r in rows:
-        when = r.installed_on.isoformat(sep=" ") if r.installed_on else ""
-        lines.append(f"| {r.version or ''} | {r.description} | {r.script} | {r.state.value} | {when} |")
-    return "\n".join(lines)
+    return "\n".join(markdown_table(
+        ("Version", "Description", "Script", "State", "Installed on"),
+        ((r.version or "", r.description, r.script, r.state.value,
+          r.installed_on.isoformat(sep=" ") if r.installed_on else "") for r in rows)))
 
 
 @dg.asset(

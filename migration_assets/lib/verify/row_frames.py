@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from migration_assets.lib.asset_names import asset_name
 from migration_assets.lib.catalog import Table
 from migration_assets.lib.errors import MigrationError
+from migration_assets.lib.report import markdown_table
 from migration_assets.lib.verify.row_diff import Kind, RowDifference, is_truncated
 
 if TYPE_CHECKING:  # only for annotations: imported where used
@@ -244,10 +245,9 @@ def markdown_preview(rows: pd.DataFrame, lines: int = PREVIEW_LINES,
     needed): the side without the row blank, NULL in italics, long values cut and marked, a
     changed value shown around its first difference; ``rest`` says where the other lines are."""
     names = [str(c) for c in rows.columns]
-    out = ["| " + " | ".join(cell(n) for n in names) + " |",
-           "|" + "|".join("---" for _ in names) + "|"]
-    for record in rows.head(lines).itertuples(index=False, name=None):
-        out.append("| " + " | ".join(_line_cells(names, record)) + " |")
+    out = markdown_table([cell(n) for n in names],
+                         (_line_cells(names, record)
+                          for record in rows.head(lines).itertuples(index=False, name=None)))
     if len(rows) > lines:
         out.append(f"\n{len(rows) - lines} more line(s) {rest}")
     return "\n".join(out)
