@@ -41,6 +41,17 @@ def query(settings: DbSettings, sql: str, args: tuple = ()) -> list[tuple]:
         return list(cur.fetchall())
 
 
+def row_arrives(settings: DbSettings, row_id: int, timeout_s: float = 20, table: str = "items") -> bool:
+    """Whether the row with ``id = row_id`` appears in ``table`` within ``timeout_s`` (a change
+    carried by a replication stream)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if query(settings, f"SELECT 1 FROM {table} WHERE id = %s", (row_id,)):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def demo_source_and_target(new_database, source_server, target_server, prefix: str,  # noqa: ANN001
                            scale: float, *, migrate_target: bool = True) -> tuple[DbSettings, DbSettings]:
     """The demo shop filled at ``scale`` on a fresh source database and, on a fresh target

@@ -13,7 +13,6 @@ a second database of the same name exists on both servers, empty on the target.
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -26,7 +25,7 @@ from migration_assets.lib.cdc.stream import StreamState
 from migration_assets.lib.connection import DbSettings, connect
 from migration_assets.lib.dialects import replication as sql
 from migration_assets.lib.dialects.flavor import detect
-from tests.helpers import query
+from tests.helpers import query, row_arrives
 
 pytestmark = pytest.mark.local_servers
 
@@ -60,14 +59,6 @@ def setup(new_database, source_server, target_server) -> Iterator[Setup]:  # noq
     stream.reset()  # MariaDB allows one replica connection per source server
 
 
-def _arrives(settings: DbSettings, row_id: int, timeout_s: float = 20) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if query(settings, "SELECT 1 FROM items WHERE id = %s", (row_id,)):
-            return True
-        time.sleep(0.1)
-    return False
-
 
 def _row(s: Setup) -> dict:
     with connect(s.target, use_database=False) as conn, conn.cursor() as cur:
@@ -94,7 +85,7 @@ def test_filters_lost_by_a_restart_fail_the_stream_stop_it_and_start_restores_th
     status = s.stream.start(s.snapshot)
     assert status.state in (StreamState.RUNNING, StreamState.STARTING), status
     query(s.source, "INSERT INTO items VALUES (1, 'first')")
-    assert _arrives(s.target, 1), s.stream.status()
+    assert row_arrives(s.target, 1), s.stream.status()
     _assert_filtered(s)
     assert s.stream.status().state is StreamState.RUNNING  # its own filters read as intact
 
@@ -123,9 +114,9 @@ def test_filters_lost_by_a_restart_fail_the_stream_stop_it_and_start_restores_th
     resumed = s.stream.start(s.snapshot)
     assert resumed.state in (StreamState.RUNNING, StreamState.STARTING), resumed
     _assert_filtered(s)
-    assert _arrives(s.target, 2), s.stream.status()
+    assert row_arrives(s.target, 2), s.stream.status()
     query(s.source, "INSERT INTO items VALUES (3, 'after')")
-    assert _arrives(s.target, 3), s.stream.status()
+    assert row_arrives(s.target, 3), s.stream.status()
     assert query(s.other_target, "SELECT COUNT(*) FROM items") == [(0,)]
     assert s.stream.status().state is StreamState.RUNNING
 
@@ -145,9 +136,9 @@ def test_a_controller_killed_before_the_filters_leaves_a_channel_start_completes
     query(s.source, "INSERT INTO items VALUES (1, 'first')")
     assert s.stream.start(s.snapshot).state in (StreamState.RUNNING, StreamState.STARTING)
     _assert_filtered(s)
-    assert _arrives(s.target, 1), s.stream.status()
+    assert row_arrives(s.target, 1), s.stream.status()
     query(s.source, "INSERT INTO items VALUES (2, 'second')")
-    assert _arrives(s.target, 2), s.stream.status()
+    assert row_arrives(s.target, 2), s.stream.status()
     assert query(s.other_target, "SELECT COUNT(*) FROM items") == [(0,)]
 
 
@@ -162,5 +153,5 @@ def test_start_on_a_running_channel_without_its_filters_sets_them_again(setup) -
     _assert_filtered(s)
     query(s.other_source, "INSERT INTO items VALUES (7, 'elsewhere')")
     query(s.source, "INSERT INTO items VALUES (1, 'first')")
-    assert _arrives(s.target, 1), s.stream.status()
+    assert row_arrives(s.target, 1), s.stream.status()
     assert query(s.other_target, "SELECT COUNT(*) FROM items") == [(0,)]

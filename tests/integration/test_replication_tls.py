@@ -35,7 +35,7 @@ from migration_assets.lib.dialects.flavor import detect
 from migration_assets.lib.dialects.replication import ReplicaSource
 from migration_assets.lib.localdev import tls
 from migration_assets.lib.localdev.mariadb import Instance
-from tests.helpers import own_server, query
+from tests.helpers import own_server, query, row_arrives
 
 pytestmark = pytest.mark.local_servers
 
@@ -75,14 +75,6 @@ def _stream(primary: Instance, origin: DbSettings, replica: DbSettings, channel:
                              channel=channel)
 
 
-def _arrives(replica: DbSettings, row_id: int, timeout_s: float = 20) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if query(replica, "SELECT 1 FROM items WHERE id = %s", (row_id,)):
-            return True
-        time.sleep(0.1)
-    return False
-
 
 def _verify_setting(replica: DbSettings, channel: str) -> tuple[str, str]:
     with connect(replica, use_database=False) as conn, conn.cursor() as cur:
@@ -107,7 +99,7 @@ def test_a_stream_verifying_the_primary_with_its_ca_runs(primary, pair, channel)
         assert status.details["tls"] == f"verified against {primary.ssl_ca} (host name 127.0.0.1 checked)"
         assert _verify_setting(replica, channel) == (primary.ssl_ca, "Yes")
         query(origin, "INSERT INTO items VALUES (1, 'over tls')")
-        assert _arrives(replica, 1), stream.status()
+        assert row_arrives(replica, 1), stream.status()
     finally:
         stream.reset()
 
@@ -135,7 +127,7 @@ def test_a_wrong_ca_fails_with_a_sentence_then_the_right_one_resumes(
         right = _stream(primary, origin, replica, channel, ca=primary.ssl_ca)
         assert right.start(snapshot).state is not StreamState.FAILED
         assert _verify_setting(replica, channel) == (primary.ssl_ca, "Yes")
-        assert _arrives(replica, 2), right.status()
+        assert row_arrives(replica, 2), right.status()
     finally:
         wrong.reset()
 
@@ -153,7 +145,7 @@ def test_without_a_ca_the_stream_runs_encrypted_and_warns_once(primary, pair, ch
         assert status.details["tls"] == "encrypted, certificate not verified"
         assert _verify_setting(replica, channel) == ("", "No")  # explicitly off
         query(origin, "INSERT INTO items VALUES (3, 'encrypted only')")
-        assert _arrives(replica, 3), stream.status()
+        assert row_arrives(replica, 3), stream.status()
         # Once: the start that configured it; a later start or status does not repeat it.
         assert "warning" not in stream.start(snapshot).details
         assert "warning" not in stream.status().details
@@ -187,7 +179,7 @@ def test_a_ca_removed_since_turns_verification_off(primary, pair, channel) -> No
         # certificate"), MySQL would fail every handshake.
         assert _verify_setting(replica, channel) == ("", "No")
         query(origin, "INSERT INTO items VALUES (4, 'ca removed')")
-        assert _arrives(replica, 4), without.status()
+        assert row_arrives(replica, 4), without.status()
     finally:
         verified.reset()
 
@@ -272,7 +264,7 @@ def test_a_reset_mid_handshake_is_retried_not_failed(primary, pair, channel, pro
     try:
         stream.start(snapshot)
         query(origin, "INSERT INTO items VALUES (5, 'before the flap')")
-        assert _arrives(replica, 5), stream.status()
+        assert row_arrives(replica, 5), stream.status()
         proxy.resetting = True
         proxy.drop_all()
         flapping = _status_until(stream, lambda s: "SSL connection error" in (s.error or ""))
@@ -282,7 +274,7 @@ def test_a_reset_mid_handshake_is_retried_not_failed(primary, pair, channel, pro
         assert f"a TLS error that persists: check {VARIABLE}" in (flapping.next_step or "")
         proxy.resetting = False
         query(origin, "INSERT INTO items VALUES (6, 'after the flap')")
-        assert _arrives(replica, 6, timeout_s=30), stream.status()  # MASTER_CONNECT_RETRY = 10
+        assert row_arrives(replica, 6, timeout_s=30), stream.status()  # MASTER_CONNECT_RETRY = 10
     finally:
         stream.reset()
 
