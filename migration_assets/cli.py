@@ -354,22 +354,17 @@ def _write_differing_rows(directory: Path | None, found: list) -> list[str]:  # 
     if directory is None:
         return []
     from migration_assets.lib.verify.row_diff import is_truncated
-    from migration_assets.lib.verify.row_frames import how_many, write_parquet
+    from migration_assets.lib.verify.row_frames import errors_of, how_many, write_each
 
-    errors: list[str] = []
-    for table, differences in found:
-        if not differences:
+    written = write_each(found, directory)
+    for w in written:
+        if w.path is None:
+            print(f"{w.table.name}: differing rows not written: {w.error}")
             continue
-        try:
-            path = write_parquet(table, differences, directory)
-        except MigrationError as exc:
-            print(f"{table.name}: differing rows not written: {exc}")
-            errors += [str(exc)] if str(exc) not in errors else []
-            continue
-        only = (f" (only the {len(differences)} named: --limit N names more)"
-                if is_truncated(differences) else "")
-        print(f"{table.name}: {how_many(table, differences)} written to {path}{only}")
-    return errors
+        only = (f" (only the {len(w.differences)} named: --limit N names more)"
+                if is_truncated(w.differences) else "")
+        print(f"{w.table.name}: {how_many(w.table, w.differences)} written to {w.path}{only}")
+    return errors_of(written)
 
 
 def _more_differ(name: str, differences: tuple) -> None:

@@ -24,7 +24,6 @@ from pathlib import Path
 import dagster as dg
 
 from migration_assets.lib.catalog import Table
-from migration_assets.lib.errors import MigrationError
 from migration_assets.lib.verify import row_frames
 from migration_assets.lib.verify.row_diff import RowDifference, is_truncated
 
@@ -65,19 +64,16 @@ def differing_rows_metadata(directory: Path,
     found = [(t, d) for t, d in found if d]
     if not found:
         return {}
-    sections, files, named, errors = [], {}, {}, []
-    for table, differences in found:
-        try:
-            path: Path | None = row_frames.write_parquet(table, differences, directory)
-            files[table.name] = str(path)
-        except MigrationError as exc:
-            path = None
-            if str(exc) not in errors:
-                errors.append(str(exc))
-        named[table.name] = {"rows_named": len(differences), "more_differ": is_truncated(differences)}
-        rest = "in the file" if path else "not shown (no file was written)"
-        sections.append(_heading(table, differences, path) + "\n\n"
-                        + row_frames.markdown_preview(row_frames.frame(table, differences), rest=rest))
+    written = row_frames.write_each(found, directory)
+    sections, files, named = [], {}, {}
+    for w in written:
+        if w.path is not None:
+            files[w.table.name] = str(w.path)
+        named[w.table.name] = {"rows_named": len(w.differences), "more_differ": is_truncated(w.differences)}
+        rest = "in the file" if w.path else "not shown (no file was written)"
+        sections.append(_heading(w.table, w.differences, w.path) + "\n\n"
+                        + row_frames.markdown_preview(row_frames.frame(w.table, w.differences), rest=rest))
+    errors = row_frames.errors_of(written)
     out = {PREVIEW: dg.MetadataValue.md("\n\n".join(sections)),
            DIRECTORY: dg.MetadataValue.path(str(directory)),
            FILES: dg.MetadataValue.json(files),

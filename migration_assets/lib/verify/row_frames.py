@@ -28,6 +28,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -183,6 +184,36 @@ def write_parquet(table: Table, differences: Sequence[RowDifference], directory:
             part.unlink(missing_ok=True)
         raise _unwritable(Path(directory), exc) from exc
     return path
+
+
+@dataclass(frozen=True)
+class Written:
+    """One table's differing rows and where they went: ``path``, or ``error`` (the sentence
+    saying why the file could not be written)."""
+
+    table: Table
+    differences: Sequence[RowDifference]
+    path: Path | None
+    error: str | None = None
+
+
+def write_each(found: Iterable[tuple[Table, Sequence[RowDifference]]], directory: Path) -> list[Written]:
+    """Each table with differing rows written by :func:`write_parquet`; a file that cannot be
+    written does not stop the others (the CLI and the checks both report it and go on)."""
+    out = []
+    for table, differences in found:
+        if not differences:
+            continue
+        try:
+            out.append(Written(table, differences, write_parquet(table, differences, directory)))
+        except MigrationError as exc:
+            out.append(Written(table, differences, None, str(exc)))
+    return out
+
+
+def errors_of(written: Iterable[Written]) -> list[str]:
+    """The sentences of the files not written, each once."""
+    return list(dict.fromkeys(w.error for w in written if w.error))
 
 
 def first_difference(a: str, b: str) -> int:
